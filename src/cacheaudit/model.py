@@ -1,0 +1,129 @@
+"""The data model shared by every stage: plain frozen dataclasses, no behaviour beyond helpers.
+
+Findings are only ever built through :meth:`cacheaudit.rules.Rule.finding`, which stamps the
+rule's metadata and computes the stable fingerprint.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(str, enum.Enum):
+    """How bad a finding is. ``error``: caching is broken or the job fails; ``warning``: a real,
+    repeated waste; ``info``: a smaller gain."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse; used for sorting and ``--fail-on``."""
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+class Category(str, enum.Enum):
+    """The scored areas, plus ``notice`` for tool notices (CA0xx), which are never scored."""
+
+    CI = "ci"
+    DOCKER = "docker"
+    DEPENDENCIES = "dependencies"
+    NOTICE = "notice"
+
+
+SCORED_CATEGORIES: tuple[Category, ...] = (Category.CI, Category.DOCKER, Category.DEPENDENCIES)
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a finding points."""
+
+    path: str
+    """Path relative to the audited root, with ``/`` separators."""
+    line: int
+    """1-based line number (0 when the whole file is meant, e.g. an unreadable file)."""
+    column: int | None = None
+    """1-based column where known."""
+    end_line: int | None = None
+    """Last line of the region, when it spans several lines."""
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A concrete, paste-ready remedy."""
+
+    description: str
+    """One sentence: what to change."""
+    snippet: str = ""
+    """The text to paste (YAML lines, a rewritten RUN instruction, ...); may be empty."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in one place. Build with ``Rule.finding``, never directly."""
+
+    rule_id: str
+    """``CA`` plus three digits."""
+    rule_name: str
+    """Kebab-case name of the rule."""
+    severity: Severity
+    category: Category
+    location: Location
+    message: str
+    """Names the exact job/step/instruction/package concerned."""
+    subject: str
+    """Identity of what is flagged (``job test / step 3``, ``stage builder / RUN #2``), stable under
+    line moves; part of the fingerprint."""
+    fingerprint: str
+    """Stable hash of rule, path and subject (not the line), for baselines and SARIF."""
+    fix: Fix | None = None
+    weight: float = 1.0
+    """Multiplier on the rule's penalty; below 1 for a lesser form of the problem."""
+    security: bool = False
+    """True for rules about cache poisoning and trust rather than waste."""
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        loc = self.location
+        return (loc.path, loc.line, loc.column or 0, self.rule_id, self.message)
+
+
+@dataclass(frozen=True)
+class SuppressedFinding:
+    """A finding that was found but not counted, and why."""
+
+    finding: Finding
+    reason: str
+    """``inline``, ``file``, ``config`` or ``baseline``."""
+
+
+@dataclass(frozen=True)
+class InstallSite:
+    """One place that installs dependencies: a workflow step, a GitLab job, a Dockerfile RUN."""
+
+    location: Location
+    platform: str
+    """``github-actions``, ``gitlab-ci`` or ``dockerfile``."""
+    context: str
+    """Human identity: ``workflow ci.yml / job test / step 3``."""
+    tool: str
+    """``pip``, ``uv``, ``poetry``, ``pipenv``, ``pdm``, ``conda``, ``npm``, ``yarn``, ``pnpm``,
+    ``apt``, ``apk``..."""
+    command: str
+    """The install command as written (whitespace folded)."""
+    inputs: tuple[str, ...] = ()
+    """Files it installs from, relative to the root (requirements, lock, pyproject)."""
+    cached: bool | None = None
+    """Whether a cache covers this tool's downloads; None when it cannot be known."""
+    cache_key_inputs: tuple[str, ...] = ()
+    """Files or glob patterns the covering cache's key hashes."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one analyzer returns for one file."""
+
+    findings: list[Finding] = field(default_factory=list)
+    installs: list[InstallSite] = field(default_factory=list)
