@@ -127,3 +127,61 @@ class Analysis:
 
     findings: list[Finding] = field(default_factory=list)
     installs: list[InstallSite] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Deduction:
+    """Points one rule cost one category."""
+
+    rule_id: str
+    rule_name: str
+    count: int
+    points: float
+
+
+@dataclass(frozen=True)
+class CategoryScore:
+    category: Category
+    applicable: bool
+    """False when the repository has nothing of this kind: shown as n/a, never a free 100."""
+    score: int | None
+    deductions: tuple[Deduction, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleGain:
+    """How many overall points fixing every finding of one rule would win."""
+
+    rule_id: str
+    rule_name: str
+    count: int
+    points: int
+    fix: str
+    """The rule's generic fix sentence."""
+
+
+@dataclass(frozen=True)
+class Score:
+    overall: int | None
+    """0–100, None when nothing was applicable."""
+    grade: str | None
+    categories: tuple[CategoryScore, ...]
+    top_fixes: tuple[RuleGain, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of one run: the only input of every output format."""
+
+    root: str
+    """The audited root as given (absolute path)."""
+    version: str
+    findings: tuple[Finding, ...]
+    suppressed: tuple[SuppressedFinding, ...]
+    notices: tuple[Finding, ...]
+    score: Score
+    installs: tuple[InstallSite, ...]
+    files_audited: tuple[str, ...]
+    """Paths of the files that were analyzed (relative)."""
+    exit_code: int = 0
+    """Set by the threshold check; carried so formats such as SARIF can record it."""

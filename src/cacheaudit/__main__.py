@@ -1,0 +1,6 @@
+"""``python -m cacheaudit``."""
+
+from cacheaudit.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""The pipeline: discover → parse/analyze → suppress → score → Report. Pure apart from reading
+the tree; the CLI renders the Report and turns it into an exit code."""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from cacheaudit import __version__
+from cacheaudit.analyzers import file_analyzer, repo_analyzer
+from cacheaudit.config import Config
+from cacheaudit.discovery import FileKind, discover
+from cacheaudit.errors import UsageError
+from cacheaudit.model import Category, Finding, InstallSite, Location, Report
+from cacheaudit.rules import RULES
+from cacheaudit.scoring import score
+from cacheaudit.suppress import load_baseline, suppress
+
+KIND_CATEGORIES: dict[FileKind, Category] = {
+    FileKind.WORKFLOW: Category.CI,
+    FileKind.COMPOSITE_ACTION: Category.CI,
+    FileKind.GITLAB_CI: Category.CI,
+    FileKind.DOCKERFILE: Category.DOCKER,
+    FileKind.REQUIREMENTS: Category.DEPENDENCIES,
+    FileKind.PYPROJECT: Category.DEPENDENCIES,
+    FileKind.PIPFILE: Category.DEPENDENCIES,
+    FileKind.LOCKFILE: Category.DEPENDENCIES,
+}
+"""Which files make an area applicable. package.json and setup.py alone do not: cacheaudit has
+nothing to say about them without an install that uses them."""
+
+
+def resolve_targets(paths: Sequence[Path], cwd: Path) -> tuple[Path, tuple[str, ...]]:
+    """The root to audit and the files to report on.
+
+    One directory: it is the root, everything is reported. Files (as pre-commit passes them):
+    the enclosing repository (nearest ``.git``) or else the current directory is the root, so
+    cross-file rules see the whole repository, but only those files are reported.
+    """
+    if not paths:
+        paths = [cwd]
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"path does not exist: {path}")
+    if len(paths) == 1 and paths[0].is_dir():
+        return paths[0].resolve(), ()
+    first = paths[0].resolve()
+    root = _repository_root(first if first.is_dir() else first.parent) or cwd.resolve()
+    targets = []
+    for path in paths:
+        full = path.resolve()
+        if not full.is_relative_to(root):
+            raise UsageError(f"{path} is outside the repository root {root}")
+        targets.append(full.relative_to(root).as_posix())
+    return root, tuple("" if t == "." else t for t in targets)
+
+
+def _repository_root(start: Path) -> Path | None:
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def _in_targets(path: str, targets: tuple[str, ...]) -> bool:
+    if not targets:
+        return True
+    return any(t == "" or path == t or path.startswith(t + "/") for t in targets)
+
+
+def _internal_error(path: str, analyzer: str, exc: Exception) -> Finding:
+    # A bug in one analyzer on one file must not lose the run: report it like a parse error.
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+    return RULES["CA001"].finding(
+        Location(path, 1),
+        f"internal error in the {analyzer} analyzer on {path}: "
+        f"{type(exc).__name__}: {exc}{where} (please report this)",
+        subject=f"internal-error:{analyzer}",
+    )
+
+
+def audit(config: Config) -> Report:
+    """Run every stage for ``config`` and return the Report (exit code not yet decided)."""
+    from cacheaudit.repo import RepoContext
+
+    found = discover(config.root, exclude=config.exclude, max_bytes=config.max_file_bytes)
+    ctx = RepoContext.from_discovery(config.root, found, config.max_file_bytes)
+    raw: list[Finding] = []
+    installs: list[InstallSite] = []
+    for source in ctx.files:
+        analyzer = file_analyzer(source.kind)
+        if analyzer is None:
+            continue
+        try:
+            result = analyzer.analyze(ctx, source)
+        except Exception as exc:  # noqa: BLE001 - see _internal_error
+            raw.append(_internal_error(source.path, source.kind.value, exc))
+            continue
+        raw.extend(result.findings)
+        installs.extend(result.installs)
+    try:
+        cross = repo_analyzer().analyze_repo(ctx, installs)
+        raw.extend(cross.findings)
+    except Exception as exc:  # noqa: BLE001
+        raw.append(_internal_error(".", "cross-file", exc))
+    raw.extend(found.notices)
+    raw.extend(ctx.notices)
+
+    in_scope = _dedupe(f for f in raw if _in_targets(f.location.path, config.targets))
+    notices = sorted((f for f in in_scope if f.category is Category.NOTICE), key=_key)
+    results = [
+        _with_severity(f, config)
+        for f in in_scope
+        if f.category is not Category.NOTICE
+        and (config.select is None or f.rule_id in config.select)
+    ]
+    baseline = load_baseline(config.baseline) if config.baseline else frozenset()
+    kept, suppressed = suppress(
+        results,
+        ctx.read_text,
+        ignore=config.ignore,
+        per_path_ignores=config.per_path_ignores,
+        baseline=baseline,
+    )
+    kept.sort(key=_key)
+    suppressed.sort(key=lambda s: _key(s.finding))
+    audited = tuple(f.path for f in ctx.files if _in_targets(f.path, config.targets))
+    applicable = {
+        KIND_CATEGORIES[f.kind]
+        for f in ctx.files
+        if f.kind in KIND_CATEGORIES and _in_targets(f.path, config.targets)
+    }
+    fixes = {rule.id: rule.fix for rule in RULES.values()}
+    return Report(
+        root=str(config.root),
+        version=__version__,
+        findings=tuple(kept),
+        suppressed=tuple(suppressed),
+        notices=tuple(notices),
+        score=score(kept, applicable, fixes),
+        installs=tuple(
+            sorted(
+                (i for i in installs if _in_targets(i.location.path, config.targets)),
+                key=lambda i: (i.location, i.tool, i.command),
+            )
+        ),
+        files_audited=audited,
+    )
+
+
+def _key(finding: Finding) -> tuple[str, int, int, str, str]:
+    return finding.sort_key
+
+
+def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str, int, int, str]] = set()
+    unique = []
+    for finding in findings:
+        loc = finding.location
+        key = (finding.rule_id, loc.path, loc.line, loc.column or 0, finding.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique
+
+
+def _with_severity(finding: Finding, config: Config) -> Finding:
+    override = config.severity.get(finding.rule_id)
+    if override is None or override is finding.severity:
+        return finding
+    return dataclasses.replace(finding, severity=override)
+
+
+def exit_code(report: Report, config: Config) -> int:
+    """0 when the run meets the threshold, 1 when it falls below ``fail-under`` or has a finding
+    at or above ``fail-on``."""
+    overall = report.score.overall
+    if config.fail_under is not None and overall is not None and overall < config.fail_under:
+        return 1
+    if config.fail_on is not None and any(
+        f.severity.rank >= config.fail_on.rank for f in report.findings
+    ):
+        return 1
+    return 0

@@ -1,0 +1,231 @@
+"""One walk of the tree: classify the files cacheaudit audits and read them safely.
+
+Symlinks are never followed out of the root; directory symlinks are never followed at all (their
+targets inside the root are walked anyway, so loops cannot occur). Oversized, binary, unreadable
+and undecodable files become CA002 notices.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import os
+import posixpath
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cacheaudit.model import Finding
+from cacheaudit.notices import skipped
+from cacheaudit.paths import matches_or_under
+
+DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_PATHS = 500_000
+"""Bound on the number of paths a walk records, so a pathological tree cannot exhaust memory."""
+
+SKIPPED_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv",
+        ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "site-packages", ".direnv",
+        "dist", ".terraform", "bower_components", ".yarn",
+    }
+)  # fmt: skip
+
+
+class FileKind(str, enum.Enum):
+    WORKFLOW = "workflow"
+    COMPOSITE_ACTION = "action"
+    GITLAB_CI = "gitlab-ci"
+    DOCKERFILE = "dockerfile"
+    REQUIREMENTS = "requirements"
+    PYPROJECT = "pyproject"
+    SETUP_CFG = "setup-cfg"
+    SETUP_PY = "setup-py"
+    PIPFILE = "pipfile"
+    LOCKFILE = "lockfile"
+    PACKAGE_JSON = "package-json"
+
+
+LOCKFILE_NAMES = frozenset(
+    {
+        "uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "package-lock.json",
+        "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lock",
+    }
+)  # fmt: skip
+
+_DOCKERFILE_NOT = (".dockerignore", ".md", ".txt", ".json", ".yml", ".yaml", ".sh")
+
+
+def classify(path: str) -> FileKind | None:
+    """The kind of a repository-relative path, or None when cacheaudit does not read it."""
+    name = posixpath.basename(path)
+    parent = posixpath.dirname(path)
+    lower = name.lower()
+    if parent == ".github/workflows" and lower.endswith((".yml", ".yaml")):
+        return FileKind.WORKFLOW
+    if name in ("action.yml", "action.yaml"):
+        return FileKind.COMPOSITE_ACTION
+    if name == ".gitlab-ci.yml":
+        return FileKind.GITLAB_CI
+    if _is_dockerfile(name):
+        return FileKind.DOCKERFILE
+    if name in LOCKFILE_NAMES:
+        return FileKind.LOCKFILE
+    simple = {
+        "pyproject.toml": FileKind.PYPROJECT,
+        "setup.cfg": FileKind.SETUP_CFG,
+        "setup.py": FileKind.SETUP_PY,
+        "Pipfile": FileKind.PIPFILE,
+        "package.json": FileKind.PACKAGE_JSON,
+    }
+    if name in simple:
+        return simple[name]
+    if _is_requirements(name, parent):
+        return FileKind.REQUIREMENTS
+    return None
+
+
+def _is_dockerfile(name: str) -> bool:
+    lower = name.lower()
+    if lower.endswith(_DOCKERFILE_NOT):
+        return False
+    if lower in ("dockerfile", "containerfile"):
+        return True
+    if lower.startswith(("dockerfile.", "containerfile.")):
+        return True
+    return lower.endswith((".dockerfile", ".containerfile"))
+
+
+def _is_requirements(name: str, parent: str) -> bool:
+    lower = name.lower()
+    if lower.endswith(".txt"):
+        if fnmatch.fnmatchcase(lower, "*requirements*.txt"):
+            return True
+        if fnmatch.fnmatchcase(lower, "*constraints*.txt"):
+            return True
+        return posixpath.basename(parent) in ("requirements", "reqs")
+    # pip-tools inputs (requirements.in, dev.in); MANIFEST.in and templates are not requirements.
+    return lower.endswith(".in") and lower != "manifest.in" and lower.count(".") == 1 and (
+        "requirements" in lower or "constraints" in lower or posixpath.basename(parent)
+        in ("requirements", "reqs")
+    )
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file cacheaudit audits, read and decoded once."""
+
+    kind: FileKind
+    path: str
+    """Relative to the root, ``/``-separated."""
+    text: str
+    """Decoded text; a UTF-8 BOM removed and line endings normalised to ``\\n``."""
+
+
+@dataclass
+class Discovery:
+    """What one walk found."""
+
+    files: list[SourceFile] = field(default_factory=list)
+    paths: set[str] = field(default_factory=set)
+    """Every regular file in the tree (not only audited ones), for globs and existence checks."""
+    notices: list[Finding] = field(default_factory=list)
+    truncated: bool = False
+
+
+def read_source(root: Path, path: str, max_bytes: int) -> str | Finding:
+    """Read ``root/path`` safely: decoded text, or a CA002 notice saying why not."""
+    full = root / path
+    try:
+        real = full.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:  # loops raise RuntimeError on 3.10, OSError later
+        return skipped(path, f"cannot resolve ({type(exc).__name__}: symlink loop?)")
+    if not real.is_relative_to(root.resolve()):
+        return skipped(path, "symlink leading outside the scanned root")
+    try:
+        info = real.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return skipped(path, "not a regular file")
+        if info.st_size > max_bytes:
+            return skipped(
+                path, f"too large ({info.st_size:,} bytes; the limit is {max_bytes:,})"
+            )
+        with real.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        return skipped(path, f"unreadable ({exc.strerror or exc})")
+    if len(data) > max_bytes:
+        return skipped(path, f"too large (over {max_bytes:,} bytes)")
+    if b"\0" in data[:8192]:
+        return skipped(path, "binary content")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return skipped(path, f"not valid UTF-8 (byte {exc.start})")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def discover(
+    root: Path, *, exclude: Iterable[str] = (), max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> Discovery:
+    """Walk ``root`` once; never follow directory symlinks, never leave the root."""
+    found = Discovery()
+    patterns = tuple(exclude)
+    root = root.resolve()
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        try:
+            entries = sorted(os.scandir(root / rel_dir), key=lambda e: e.name)
+        except OSError as exc:
+            found.notices.append(skipped(rel_dir or ".", f"unreadable directory ({exc})"))
+            continue
+        subdirs: list[str] = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if any(matches_or_under(p, rel) for p in patterns):
+                continue
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                if entry.name not in SKIPPED_DIRS and not entry.name.endswith(".egg-info"):
+                    if not os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+                        subdirs.append(rel)
+                continue
+            kind = classify(rel)
+            problem = _link_problem(root, entry.path) if is_link else None
+            if problem is not None:
+                if kind is not None:
+                    found.notices.append(skipped(rel, problem))
+                continue
+            if len(found.paths) >= MAX_PATHS:
+                found.truncated = True
+                continue
+            found.paths.add(rel)
+            if kind is None:
+                continue
+            text = read_source(root, rel, max_bytes)
+            if isinstance(text, Finding):
+                found.notices.append(text)
+            else:
+                found.files.append(SourceFile(kind, rel, text))
+        stack.extend(reversed(subdirs))
+    found.files.sort(key=lambda f: f.path)
+    return found
+
+
+def _link_problem(root: Path, link: str) -> str | None:
+    """Why a file symlink is not read, or None when it points at a file inside the root."""
+    try:
+        target = Path(link).resolve(strict=True)
+    except (OSError, RuntimeError):  # loops raise RuntimeError on 3.10, OSError later
+        return "broken symlink or symlink loop"
+    if not target.is_relative_to(root):
+        return "symlink leading outside the scanned root"
+    if not target.is_file():
+        return "symlink to something that is not a regular file"
+    return None

@@ -1,0 +1,125 @@
+"""RepoContext: everything one run knows about the repository, shared by all analyzers.
+
+Analyzers ask it "does this file exist?", "what does this glob match?", and read files that
+discovery did not classify (GitLab includes, shell scripts) through it, so every read goes
+through the same safety checks and happens once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cacheaudit.discovery import (
+    DEFAULT_MAX_FILE_BYTES,
+    Discovery,
+    FileKind,
+    SourceFile,
+    read_source,
+)
+from cacheaudit.model import Finding
+from cacheaudit.paths import glob_regex, normalize
+
+T = TypeVar("T")
+
+
+@dataclass
+class RepoContext:
+    """One run's view of the repository. Per-run caches live here, never in module globals."""
+
+    root: Path
+    files: tuple[SourceFile, ...]
+    paths: frozenset[str]
+    """Every regular file below the root (relative, ``/``-separated), skipped dirs excepted."""
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    notices: list[Finding] = field(default_factory=list)
+    """Notices raised while reading extra files (included YAML, scripts)."""
+    _by_path: dict[str, SourceFile] = field(default_factory=dict, repr=False)
+    _memo: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _texts: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_path = {f.path: f for f in self.files}
+
+    @classmethod
+    def from_discovery(cls, root: Path, found: Discovery, max_file_bytes: int) -> RepoContext:
+        return cls(
+            root=root.resolve(),
+            files=tuple(found.files),
+            paths=frozenset(found.paths),
+            max_file_bytes=max_file_bytes,
+        )
+
+    @classmethod
+    def from_files(cls, root: Path, files: dict[str, str]) -> RepoContext:
+        """A context over in-memory files (tests, property-based fuzzing)."""
+        from cacheaudit.discovery import classify
+
+        sources = []
+        for path, text in sorted(files.items()):
+            kind = classify(path)
+            if kind is not None:
+                sources.append(SourceFile(kind, path, text))
+        return cls(root=root, files=tuple(sources), paths=frozenset(files))
+
+    def files_of(self, *kinds: FileKind) -> list[SourceFile]:
+        return [f for f in self.files if f.kind in kinds]
+
+    def file(self, path: str) -> SourceFile | None:
+        return self._by_path.get(path)
+
+    def exists(self, path: str, base: str = "") -> bool:
+        """A file (not a directory) at ``path``, relative to directory ``base``."""
+        rel = normalize(path, base)
+        return rel is not None and rel in self.paths
+
+    def is_dir(self, path: str, base: str = "") -> bool:
+        rel = normalize(path, base)
+        if rel is None:
+            return False
+        if rel == "":
+            return True
+        prefix = rel + "/"
+        return any(p.startswith(prefix) for p in self.paths)
+
+    def glob(self, pattern: str) -> list[str]:
+        """Sorted paths matching a ``**``-aware glob relative to the root."""
+        regex = glob_regex(pattern)
+        return sorted(p for p in self.paths if regex.match(p))
+
+    def read_text(self, path: str) -> str | None:
+        """Text of any file below the root (classified or not), read at most once; None with a
+        CA002 notice when it cannot be read safely, None silently when it does not exist."""
+        rel = normalize(path)
+        if rel is None:
+            return None
+        known = self._by_path.get(rel)
+        if known is not None:
+            return known.text
+        if rel in self._texts:
+            return self._texts[rel]
+        text: str | None = None
+        if rel in self.paths:
+            result = read_source(self.root, rel, self.max_file_bytes)
+            if isinstance(result, Finding):
+                self.notices.append(result)
+            else:
+                text = result
+        self._texts[rel] = text
+        return text
+
+    def memo(self, namespace: str, key: str, compute: Callable[[], T]) -> T:
+        """Compute once per run: parsed documents, resolved configurations."""
+        slot = (namespace, key)
+        if slot not in self._memo:
+            self._memo[slot] = compute()
+        value: T = self._memo[slot]
+        return value
+
+    def lock_files(self) -> list[str]:
+        return [f.path for f in self.files if f.kind is FileKind.LOCKFILE]
+
+    def any_exists(self, paths: Iterable[str]) -> bool:
+        return any(p in self.paths for p in paths)

@@ -1,0 +1,110 @@
+"""JSON report, schema version 1 (documented in the README). The wire format is built here,
+apart from the internal model, so the model can change without breaking consumers."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from cacheaudit.model import Finding, InstallSite, Report
+
+SCHEMA_VERSION = 1
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    loc = finding.location
+    return {
+        "rule_id": finding.rule_id,
+        "rule_name": finding.rule_name,
+        "severity": finding.severity.value,
+        "category": finding.category.value,
+        "path": loc.path,
+        "line": loc.line,
+        "column": loc.column,
+        "end_line": loc.end_line,
+        "message": finding.message,
+        "subject": finding.subject,
+        "fingerprint": finding.fingerprint,
+        "fix": (
+            {"description": finding.fix.description, "snippet": finding.fix.snippet}
+            if finding.fix
+            else None
+        ),
+        "weight": finding.weight,
+        "security": finding.security,
+    }
+
+
+def install_dict(site: InstallSite) -> dict[str, Any]:
+    return {
+        "path": site.location.path,
+        "line": site.location.line,
+        "platform": site.platform,
+        "context": site.context,
+        "tool": site.tool,
+        "command": site.command,
+        "inputs": list(site.inputs),
+        "cached": site.cached,
+        "cache_key_inputs": list(site.cache_key_inputs),
+    }
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    score = report.score
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "cacheaudit", "version": report.version},
+        "root": report.root,
+        "exit_code": report.exit_code,
+        "score": {
+            "overall": score.overall,
+            "grade": score.grade,
+            "categories": {
+                cat.category.value: {
+                    "applicable": cat.applicable,
+                    "score": cat.score,
+                    "deductions": [
+                        {
+                            "rule_id": d.rule_id,
+                            "rule_name": d.rule_name,
+                            "count": d.count,
+                            "points": d.points,
+                        }
+                        for d in cat.deductions
+                    ],
+                }
+                for cat in score.categories
+            },
+            "top_fixes": [
+                {
+                    "rule_id": g.rule_id,
+                    "rule_name": g.rule_name,
+                    "count": g.count,
+                    "points": g.points,
+                    "fix": g.fix,
+                }
+                for g in score.top_fixes
+            ],
+        },
+        "summary": {
+            "files_audited": len(report.files_audited),
+            "findings": len(report.findings),
+            "by_severity": dict(sorted(Counter(f.severity.value for f in report.findings).items())),
+            "suppressed": len(report.suppressed),
+            "notices": len(report.notices),
+            "install_sites": len(report.installs),
+            "cached_install_sites": sum(1 for i in report.installs if i.cached),
+        },
+        "findings": [finding_dict(f) for f in report.findings],
+        "suppressed": [
+            {**finding_dict(s.finding), "reason": s.reason} for s in report.suppressed
+        ],
+        "notices": [finding_dict(n) for n in report.notices],
+        "installs": [install_dict(i) for i in report.installs],
+        "files_audited": list(report.files_audited),
+    }
+
+
+def render(report: Report, *, color: bool = False) -> str:
+    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
