@@ -59,7 +59,7 @@ def _load_toml(path: Path) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
     try:
         with path.open("rb") as handle:
             data: dict[str, Any] = tomllib.load(handle)
@@ -137,6 +137,28 @@ def build_config(
 ) -> Config:
     """Validate the file settings and merge the command line over them."""
     table, source = find_config(root, config_file)
+    try:
+        return _build(
+            root, table, source, targets, select, ignore, exclude, fail_under, fail_on, baseline
+        )
+    except UsageError as exc:
+        if source and not str(exc).startswith(source):
+            raise UsageError(f"{source}: {exc}") from None
+        raise
+
+
+def _build(
+    root: Path,
+    table: dict[str, Any],
+    source: str | None,
+    targets: Sequence[str],
+    select: Sequence[str] | None,
+    ignore: Sequence[str],
+    exclude: Sequence[str],
+    fail_under: float | None,
+    fail_on: str | None,
+    baseline: Path | None,
+) -> Config:
     where = source or "config"
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
@@ -145,9 +167,7 @@ def build_config(
         )
     file_select = table.get("select")
     selected = select if select else file_select
-    select_ids = (
-        match_rules(_str_list(selected, "select", where)) if selected is not None else None
-    )
+    select_ids = match_rules(_str_list(selected, "select", where)) if selected is not None else None
     ignore_ids = match_rules(_str_list(table.get("ignore", []), "ignore", where)) | match_rules(
         ignore
     )
@@ -163,7 +183,8 @@ def build_config(
     if not isinstance(raw_per_path, dict):
         raise UsageError(f"{where}: `per-path-ignores` must be a table of glob = [rules]")
     for pattern, rules in raw_per_path.items():
-        per_path.append((pattern, match_rules(_str_list(rules, f"per-path-ignores.{pattern}", where))))
+        listed = _str_list(rules, f"per-path-ignores.{pattern}", where)
+        per_path.append((pattern, match_rules(listed)))
     max_size = table.get("max-file-size", DEFAULT_MAX_FILE_BYTES)
     if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size <= 0:
         raise UsageError(f"{where}: `max-file-size` must be a positive number of bytes")

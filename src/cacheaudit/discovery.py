@@ -106,9 +106,15 @@ def _is_requirements(name: str, parent: str) -> bool:
             return True
         return posixpath.basename(parent) in ("requirements", "reqs")
     # pip-tools inputs (requirements.in, dev.in); MANIFEST.in and templates are not requirements.
-    return lower.endswith(".in") and lower != "manifest.in" and lower.count(".") == 1 and (
-        "requirements" in lower or "constraints" in lower or posixpath.basename(parent)
-        in ("requirements", "reqs")
+    return (
+        lower.endswith(".in")
+        and lower != "manifest.in"
+        and lower.count(".") == 1
+        and (
+            "requirements" in lower
+            or "constraints" in lower
+            or posixpath.basename(parent) in ("requirements", "reqs")
+        )
     )
 
 
@@ -148,9 +154,7 @@ def read_source(root: Path, path: str, max_bytes: int) -> str | Finding:
         if not stat.S_ISREG(info.st_mode):
             return skipped(path, "not a regular file")
         if info.st_size > max_bytes:
-            return skipped(
-                path, f"too large ({info.st_size:,} bytes; the limit is {max_bytes:,})"
-            )
+            return skipped(path, f"too large ({info.st_size:,} bytes; the limit is {max_bytes:,})")
         with real.open("rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
@@ -192,9 +196,8 @@ def discover(
             except OSError:
                 continue
             if is_dir:
-                if entry.name not in SKIPPED_DIRS and not entry.name.endswith(".egg-info"):
-                    if not os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
-                        subdirs.append(rel)
+                if _walkable(entry.name, entry.path):
+                    subdirs.append(rel)
                 continue
             kind = classify(rel)
             problem = _link_problem(root, entry.path) if is_link else None
@@ -216,6 +219,13 @@ def discover(
         stack.extend(reversed(subdirs))
     found.files.sort(key=lambda f: f.path)
     return found
+
+
+def _walkable(name: str, full: str) -> bool:
+    # Virtualenvs go by any name; their pyvenv.cfg gives them away.
+    if name in SKIPPED_DIRS or name.endswith(".egg-info"):
+        return False
+    return not os.path.exists(os.path.join(full, "pyvenv.cfg"))
 
 
 def _link_problem(root: Path, link: str) -> str | None:

@@ -85,7 +85,9 @@ def explicit_inputs(install: InstallCommand, workdir: str = "") -> tuple[str, ..
     return tuple(files)
 
 
-def implicit_inputs(install: InstallCommand, ctx: RepoContext, workdir: str = "") -> tuple[str, ...]:
+def implicit_inputs(
+    install: InstallCommand, ctx: RepoContext, workdir: str = ""
+) -> tuple[str, ...]:
     """Existing manifest and lock files the command reads without naming them: ``uv sync`` →
     ``pyproject.toml`` and ``uv.lock``; ``npm ci`` → ``package.json`` and
     ``package-lock.json``; ``pip install .`` → the project's ``pyproject.toml``/``setup.py``."""

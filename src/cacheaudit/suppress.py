@@ -3,7 +3,8 @@
 Suppressed findings are kept (with the reason) and counted in the report; they are not scored.
 
 Inline forms, in any file that has ``#`` comments (YAML, Dockerfile, requirements, TOML, shell):
-- ``# cacheaudit: ignore[CA101,CA105]`` on the finding's line or the line above;
+- ``# cacheaudit: ignore[CA101,CA105]`` at the end of the finding's line, or on a comment line
+  of its own just above it;
 - ``# cacheaudit: ignore`` (no list) for every rule there;
 - ``# cacheaudit: ignore-file[CA301]`` or ``# cacheaudit: ignore-file`` anywhere in the file.
 """
@@ -30,7 +31,8 @@ class FileDirectives:
     """Inline suppressions of one file."""
 
     by_line: dict[int, frozenset[str]]
-    """1-based line → rule ids suppressed on that line and the next."""
+    """1-based line → rule ids suppressed on that line (a comment-only line also covers the
+    line below it: see ``parse_directives``)."""
     file_wide: frozenset[str]
 
 
@@ -59,8 +61,10 @@ def parse_directives(text: str) -> FileDirectives:
             ids = _rule_ids(match.group(2))
             if match.group(1).lower() == "ignore-file":
                 file_wide |= ids
-            else:
+            elif ids:
                 by_line[number] = by_line.get(number, frozenset()) | ids
+                if line.lstrip().startswith("#"):  # a comment line of its own: the next line
+                    by_line[number + 1] = by_line.get(number + 1, frozenset()) | ids
     return FileDirectives(by_line, frozenset(file_wide))
 
 
@@ -117,7 +121,7 @@ def _reason(
 ) -> str | None:
     rule = finding.rule_id
     line = finding.location.line
-    if rule in directives.by_line.get(line, ()) or rule in directives.by_line.get(line - 1, ()):
+    if rule in directives.by_line.get(line, ()):
         return "inline"
     if rule in directives.file_wide:
         return "file"
