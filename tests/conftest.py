@@ -24,8 +24,7 @@ def run_audit(root: Path, **options: Any) -> Report:
 def found(report: Report) -> set[tuple[str, str, int]]:
     """(rule id, path, line) of every finding and notice: what fixtures' expected.txt lists."""
     return {
-        (f.rule_id, f.location.path, f.location.line)
-        for f in (*report.findings, *report.notices)
+        (f.rule_id, f.location.path, f.location.line) for f in (*report.findings, *report.notices)
     }
 
 

@@ -96,7 +96,7 @@ def audit(config: Config) -> Report:
             continue
         try:
             result = analyzer.analyze(ctx, source)
-        except Exception as exc:  # noqa: BLE001 - see _internal_error
+        except Exception as exc:
             raw.append(_internal_error(source.path, source.kind.value, exc))
             continue
         raw.extend(result.findings)
@@ -104,7 +104,7 @@ def audit(config: Config) -> Report:
     try:
         cross = repo_analyzer().analyze_repo(ctx, installs)
         raw.extend(cross.findings)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raw.append(_internal_error(".", "cross-file", exc))
     raw.extend(found.notices)
     raw.extend(ctx.notices)

@@ -49,3 +49,18 @@ def rules_table_markdown() -> str:
             f"| {rule.summary} |"
         )
     return "\n".join(rows) + "\n"
+
+
+def update_readme(text: str) -> str:
+    """README text with the rules table between its markers replaced by the catalogue's."""
+    start, end = "<!-- rules-table:start -->\n", "<!-- rules-table:end -->"
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    return f"{head}{start}{rules_table_markdown()}{end}{tail}"
+
+
+if __name__ == "__main__":  # python -m cacheaudit.docs: refresh README.md's rule table
+    from pathlib import Path
+
+    readme = Path("README.md")
+    readme.write_text(update_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")

@@ -21,6 +21,4 @@ def skipped(path: str, reason: str) -> Finding:
     """CA002 for ``path`` with the reason it was not read."""
     from cacheaudit.rules import RULES
 
-    return RULES["CA002"].finding(
-        Location(path, 1), f"skipped {path}: {reason}", subject="skipped"
-    )
+    return RULES["CA002"].finding(Location(path, 1), f"skipped {path}: {reason}", subject="skipped")

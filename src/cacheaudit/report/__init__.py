@@ -19,5 +19,5 @@ class Renderer(Protocol):
 
 
 def renderer(name: str) -> Renderer:
-    module: Renderer = importlib.import_module(FORMATS[name])  # type: ignore[assignment]
+    module: Renderer = importlib.import_module(FORMATS[name])
     return module

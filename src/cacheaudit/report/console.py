@@ -110,7 +110,10 @@ def render(report: Report, *, color: bool = False) -> str:
         emoji=False,
     )
     files = len(report.files_audited)
-    console.print(Text(f"cacheaudit {report.version} · {report.root} · {files} files audited"))
+    console.print(
+        Text(f"cacheaudit {report.version} · {report.root} · {files} files audited"),
+        soft_wrap=True,
+    )
     if report.score.overall is None:
         console.print(
             "Nothing to audit: no workflows, GitLab CI, Dockerfiles or dependency files found."

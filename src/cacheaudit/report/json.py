@@ -97,9 +97,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "cached_install_sites": sum(1 for i in report.installs if i.cached),
         },
         "findings": [finding_dict(f) for f in report.findings],
-        "suppressed": [
-            {**finding_dict(s.finding), "reason": s.reason} for s in report.suppressed
-        ],
+        "suppressed": [{**finding_dict(s.finding), "reason": s.reason} for s in report.suppressed],
         "notices": [finding_dict(n) for n in report.notices],
         "installs": [install_dict(i) for i in report.installs],
         "files_audited": list(report.files_audited),

@@ -1,0 +1,220 @@
+"""The command line end to end: exit codes, formats, subcommands, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from cacheaudit import __version__
+from cacheaudit.cli import main
+from cacheaudit.rules import RULES
+
+Repo = Callable[[dict[str, str]], Path]
+SCHEMA = json.loads(
+    (Path(__file__).parents[1] / "docs" / "report-schema-v1.json").read_text(encoding="utf-8")
+)
+
+UNCACHED_WORKFLOW = """\
+name: CI
+on:
+  push:
+    branches: [main]
+  pull_request:
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.12"
+      - name: Install dependencies
+        run: |
+          python -m pip install --upgrade pip
+          pip install -r requirements.txt
+      - run: pytest
+"""
+
+CACHED_WORKFLOW = UNCACHED_WORKFLOW.replace(
+    'python-version: "3.12"', 'python-version: "3.12"\n          cache: pip'
+)
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 0), out, err
+
+
+@pytest.fixture
+def uncached(make_repo: Repo) -> Path:
+    return make_repo(
+        {
+            ".github/workflows/ci.yml": UNCACHED_WORKFLOW,
+            "requirements.txt": "requests==2.32.3\n",
+        }
+    )
+
+
+def test_nothing_to_audit_says_so_and_exits_0(
+    make_repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo({"README.md": "# hello\n", "src/app.py": "print(1)\n"})
+    code, out, _ = run([str(root)], capsys)
+    assert code == 0
+    assert "Nothing to audit" in out
+
+
+def test_missing_path_is_a_one_line_error_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["/no/such/dir"], capsys)
+    assert code == 2
+    assert out == ""
+    assert err.strip() == "cacheaudit: error: path does not exist: /no/such/dir"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--select", "CA9"], "unknown rule or prefix 'CA9'"),
+        (["--ignore", "not-a-rule"], "unknown rule 'not-a-rule'"),
+        (["--format", "xml"], "unknown format 'xml'"),
+        (["--fail-on", "fatal"], "`fail-on` must be one of"),
+    ],
+)
+def test_bad_options_exit_2_without_traceback(
+    uncached: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _, err = run([str(uncached), *args], capsys)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_fail_under_sets_exit_code(uncached: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([str(uncached), "--fail-under", "100", "--no-color"], capsys)
+    assert code == 1
+    assert "CA101" in out
+    code, _, _ = run([str(uncached), "--fail-under", "0"], capsys)
+    assert code == 0
+    code, _, _ = run([str(uncached)], capsys)  # no threshold: report only
+    assert code == 0
+
+
+def test_fail_on_severity(uncached: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run([str(uncached), "--fail-on", "warning"], capsys)[0] == 1
+    assert run([str(uncached), "--fail-on", "error"], capsys)[0] == 0
+
+
+def test_fixed_repository_meets_the_threshold(
+    make_repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(
+        {".github/workflows/ci.yml": CACHED_WORKFLOW, "requirements.txt": "requests==2.32.3\n"}
+    )
+    code, _, _ = run([str(root), "--fail-under", "100", "--select", "CA101"], capsys)
+    assert code == 0
+
+
+def test_json_report_follows_the_documented_schema(
+    uncached: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "report.json"
+    code, out, _ = run([str(uncached), "--format", "json", "--output", str(target)], capsys)
+    assert code == 0 and out == ""
+    data = json.loads(target.read_text(encoding="utf-8"))
+    jsonschema.validate(data, SCHEMA)
+    assert data["tool"] == {"name": "cacheaudit", "version": __version__}
+    [finding] = [f for f in data["findings"] if f["rule_id"] == "CA101"]
+    assert finding["path"] == ".github/workflows/ci.yml"
+    assert finding["line"] == 17  # the `pip install -r` line inside the run block
+    assert data["summary"]["findings"] == len(data["findings"])
+    assert data["score"]["categories"]["docker"] == {
+        "applicable": False,
+        "score": None,
+        "deductions": [],
+    }
+
+
+def test_suppressed_findings_are_counted_not_scored(
+    make_repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suppressed = UNCACHED_WORKFLOW.replace(
+        "pip install -r requirements.txt",
+        "pip install -r requirements.txt  # cacheaudit: ignore[CA101]",
+    )
+    root = make_repo(
+        {".github/workflows/ci.yml": suppressed, "requirements.txt": "requests==2.32.3\n"}
+    )
+    code, out, _ = run([str(root), "--format", "json", "--select", "CA101"], capsys)
+    data = json.loads(out)
+    jsonschema.validate(data, SCHEMA)
+    assert data["findings"] == []
+    assert [(s["rule_id"], s["reason"]) for s in data["suppressed"]] == [("CA101", "inline")]
+    assert data["score"]["overall"] == 100
+
+
+def test_named_files_report_only_those_files(
+    uncached: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (uncached / ".git").mkdir()
+    (uncached / "Dockerfile").write_text(
+        "FROM python:3.12\nCOPY . .\nRUN pip install -r requirements.txt\n"
+    )
+    monkeypatch.chdir(uncached)
+    code, out, _ = run(["Dockerfile", "--format", "json"], capsys)
+    data = json.loads(out)
+    assert {f["path"] for f in data["findings"]} == {"Dockerfile"}
+    assert data["files_audited"] == ["Dockerfile"]
+    assert data["score"]["categories"]["ci"]["applicable"] is False
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--version"], capsys)
+    assert (code, out.strip()) == (0, f"cacheaudit {__version__}")
+
+
+def test_rules_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["rules", "--json"], capsys)
+    assert code == 0
+    assert [r["id"] for r in json.loads(out)] == list(RULES)
+
+
+@pytest.mark.parametrize("key", ["CA303", "docker-copy-before-install", "ca303"])
+def test_explain_by_id_or_name(key: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["explain", key], capsys)
+    assert code == 0
+    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead"):
+        assert heading in out
+    assert "CA303 docker-copy-before-install" in out
+
+
+def test_a_directory_named_rules_can_be_audited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "rules").mkdir()
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(["./rules"], capsys)
+    assert code == 0 and "Nothing to audit" in out
+    code, out, _ = run(["audit", "rules"], capsys)
+    assert code == 0 and "Nothing to audit" in out
+
+
+def test_python_dash_m_and_plain_output_when_piped(uncached: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cacheaudit", str(uncached)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\x1b[" not in result.stdout  # not a TTY: no colour codes
+    assert "cache hygiene" in result.stdout
+    assert ".github/workflows/ci.yml" in result.stdout
