@@ -63,13 +63,33 @@ def _use_color(no_color: bool, output: Path | None) -> bool:
 def audit_command(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Directory to audit (default: .), or files to report on.", show_default=False),
+        typer.Argument(
+            help="Directory to audit (default: .), or files to report on.", show_default=False
+        ),
     ] = None,
     format: Annotated[
-        str, typer.Option("--format", "-f", help="Output format: console, json.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format: console, json, sarif, github, gitlab, markdown, badge.",
+        ),
     ] = "console",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")
+    ] = None,
+    output_format: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output-format",
+            help="Also write FORMAT to FILE (FORMAT=FILE; FILE '-' is standard output), "
+            "from the same run. Repeatable: -f console --output-format sarif=cacheaudit.sarif.",
+            metavar="FORMAT=FILE",
+        ),
+    ] = None,
+    badge: Annotated[
+        Path | None,
+        typer.Option(help="Also write an SVG score badge to FILE.", metavar="FILE"),
     ] = None,
     fail_under: Annotated[
         float | None,
@@ -81,7 +101,9 @@ def audit_command(
     ] = None,
     select: Annotated[
         list[str] | None,
-        typer.Option(help="Only these rules: ids, names or prefixes (CA3). Repeat or comma-separate."),
+        typer.Option(
+            help="Only these rules: ids, names or prefixes (CA3). Repeat or comma-separate."
+        ),
     ] = None,
     ignore: Annotated[
         list[str] | None, typer.Option(help="Suppress these rules (counted, not scored).")
@@ -113,6 +135,9 @@ def audit_command(
 
     if format not in FORMATS:
         raise UsageError(f"unknown format {format!r}; choose from {', '.join(FORMATS)}")
+    extra = _extra_outputs(output_format or [], FORMATS)
+    if badge is not None:
+        extra.append(("badge", badge))
     root, targets = resolve_targets(paths or [], Path.cwd())
     settings = build_config(
         root,
@@ -135,15 +160,39 @@ def audit_command(
         score = "nothing to audit" if overall is None else f"{overall}/100 ({report.score.grade})"
         typer.echo(f"cacheaudit: {score}, {len(report.findings)} findings")
     else:
-        text = renderer(format).render(report, color=_use_color(no_color, output))
-        if output is not None:
-            try:
-                output.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-        else:
-            sys.stdout.write(text)
+        _emit(renderer(format).render(report, color=_use_color(no_color, output)), output)
+    # Every other format from the same report: a CI job audits once and publishes several ways.
+    for name, target in extra:
+        _emit(renderer(name).render(report, color=False), target)
     raise typer.Exit(code)
+
+
+def _extra_outputs(specs: list[str], formats: dict[str, str]) -> list[tuple[str, Path | None]]:
+    """``FORMAT=FILE`` pairs; ``-`` as FILE (None here) means standard output."""
+    outputs: list[tuple[str, Path | None]] = []
+    for spec in specs:
+        name, sep, target = spec.partition("=")
+        name = name.strip()
+        if not sep or not target.strip():
+            raise UsageError(f"--output-format wants FORMAT=FILE, not {spec!r}")
+        if name not in formats:
+            raise UsageError(
+                f"unknown format {name!r} in --output-format; choose from {', '.join(formats)}"
+            )
+        outputs.append((name, None if target.strip() == "-" else Path(target)))
+    return outputs
+
+
+def _emit(text: str, target: Path | None) -> None:
+    if target is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def _with_progress(run: Any) -> Any:
@@ -210,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception:  # noqa: BLE001 - a crash is a bug: say so, and never exit 1 ("below threshold")
+    except Exception:  # a crash is a bug: say so, and never exit 1 ("below threshold")
         import traceback
 
         traceback.print_exc()

@@ -19,6 +19,7 @@ blanks and operators only, so time stays linear on hostile input.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import shlex
 from collections.abc import Callable, Sequence
@@ -28,7 +29,8 @@ from typing import TypeAlias
 
 @dataclass(frozen=True)
 class Command:
-    """One simple command, after splitting on ``&&``, ``||``, ``;``, ``|``, newlines and subshells."""
+    """One simple command, after splitting on ``&&``, ``||``, ``;``, ``|``, newlines and
+    subshells."""
 
     argv: tuple[str, ...]
     """Words with quotes removed, after stripping env prefixes, ``sudo``/``env``/``time``/``exec``
@@ -138,7 +140,8 @@ def parse_exec_form(argv: list[str], *, line: int) -> list[Command]:
     file lines. No shell runs an exec form, so keywords and ``A=b`` words are not special there;
     wrappers (``sudo``, ``env``) still are, being programs. ``text`` is ``shlex.join(argv)``."""
     words = [str(a) for a in argv]
-    return _command(words, [line] * len(words), [], shlex.join(words), line, [], _Ctx(line=line))
+    spans = [(line, line)] * len(words)
+    return _command(words, spans, [], shlex.join(words), line, [], _Ctx(line=line))
 
 
 def find_installs(commands: list[Command]) -> list[InstallCommand]:
@@ -157,13 +160,21 @@ _PAREN_STOP = re.compile(r"[()'\"\\`$#]")
 _BRACE_STOP = re.compile(r"[{}'\"\\`$]")
 _ANSI_C = re.compile(r"(?:[^'\\]|\\.)*'", re.S)
 _BACKTICK = re.compile(r"(?:[^`\\]|\\.)*`", re.S)
+_C_ESCAPE = re.compile(r"\\(.)", re.S)
+# fmt: off
+_C_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "f": "\f",
+              "v": "\v", "\\": "\\", "'": "'", '"': '"'}
+# fmt: on
 _IO_NUMBER = re.compile(r"\d+(?=[<>])")
 _ARRAY_START = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
 _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
 _CONTINUATION = re.compile(r"[ \t]*\\\n[ \t]*")
+# fmt: off
 # Longest first, so ``&&`` wins over ``&`` and ``<<-`` over ``<<``.
 _OPS = (";;&", "&>>", "<<<", "<<-", ";;", ";&", "&&", "&>", "||", "|&", ">>", ">|", ">&", "<&",
         "<>", "<<", ";", "&", "|", "(", ")", "<", ">")
+# fmt: on
+_OP = re.compile("|".join(map(re.escape, _OPS)))
 _REDIRECTS = frozenset({"&>>", "<<<", "<<-", "&>", ">>", ">|", ">&", "<&", "<>", "<<", "<", ">"})
 _MAX_NEST = 40  # nested $( "$( ... )" ) levels before a scan gives up
 _MAX_DEPTH = 8  # nested bash -c / heredoc scripts
@@ -195,7 +206,12 @@ class _Redir:
     body_start: int = 0
 
 
-_Token: TypeAlias = "_Word | _Op | _Redir"
+_Token: TypeAlias = _Word | _Op | _Redir
+_Span: TypeAlias = tuple[int, int]  # first and last line of a word (last -1: a heredoc body)
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return _C_ESCAPES.get(m.group(1), m.group())
 
 
 class _Lexer:
@@ -230,7 +246,8 @@ class _Lexer:
                 m = _IO_NUMBER.match(text, self.pos)
                 if m:
                     self.pos = m.end()
-                op = next(o for o in _OPS if text.startswith(o, self.pos))
+                found = _OP.match(text, self.pos)
+                op = found.group() if found else text[self.pos]
                 self.pos += len(op)
                 if op in _REDIRECTS:
                     out.append(self._redirect(op, m.group() if m else "", start))
@@ -240,8 +257,8 @@ class _Lexer:
 
     def _at_word(self) -> bool:
         text, pos = self.text, self.pos
-        if text[pos] in "<>":
-            return text.startswith("(", pos + 1)  # process substitution <(...)
+        if text[pos] in "<>":  # process substitution <(...)
+            return text.startswith("(", pos + 1) and self.budget >= 0
         if text[pos].isdigit() and _IO_NUMBER.match(text, pos):
             return False
         return text[pos] not in _META
@@ -258,13 +275,12 @@ class _Lexer:
         return redir
 
     def _heredoc(self, redir: _Redir) -> None:
-        assert redir.target is not None
-        delimiter, strip = redir.target.value, redir.op == "<<-"
+        delimiter, strip = redir.target.value if redir.target else "", redir.op == "<<-"
         redir.body_start, lines = self.pos, []
         while self.pos < self.n:
             nl = self.text.find("\n", self.pos)
             end = self.n if nl < 0 else nl
-            line = self.text[self.pos:end]
+            line = self.text[self.pos : end]
             self.pos = end + 1
             if strip:
                 line = line.lstrip("\t")
@@ -288,20 +304,22 @@ class _Lexer:
                 continue
             c = text[pos]
             if c in _META:  # ends the word, unless <(...) or an array assignment a=(...)
-                if not (c in "<>" and pos == start or c == "(" and _ARRAY_START.fullmatch(text, start, pos)):
+                substitution = c in "<>" and pos == start
+                array = c == "(" and _ARRAY_START.fullmatch(text, start, pos)
+                if self.budget < 0 or not (substitution or array):
                     break
-                end = self._balanced(pos + 2 if c in "<>" else pos + 1, 0)
+                end = self._group(pos + 2 if c in "<>" else pos + 1, 0, ")")
             elif c == "\\":
                 if text.startswith("\\\n", pos):
                     self.pos += 2
                     continue
-                parts.append(text[pos + 1:pos + 2] or "\\")
+                parts.append(text[pos + 1 : pos + 2] or "\\")
                 self.pos = min(pos + 2, self.n)
                 continue
             elif c == "'":
                 end = text.find("'", pos + 1)
                 if end >= 0:
-                    parts.append(text[pos + 1:end])
+                    parts.append(text[pos + 1 : end])
                     self.pos = end + 1
                     continue
             elif c == '"':
@@ -311,6 +329,10 @@ class _Lexer:
                     self.pos = quoted[1]
                     continue
                 end = -1
+            elif text.startswith("$'", pos) and (m := _ANSI_C.match(text, pos + 2)):
+                parts.append(_C_ESCAPE.sub(_unescape, m.group()[:-1]))  # $'a\tb'
+                self.pos = m.end()
+                continue
             else:  # $ or `
                 end = self._dollar(pos, 0)
             if end < 0:  # unterminated: the opening character is literal
@@ -318,7 +340,7 @@ class _Lexer:
                 end = pos + 1
             parts.append(text[pos:end])
             self.pos = end
-        return _Word("".join(parts), text[start:self.pos], start, self.pos)
+        return _Word("".join(parts), text[start : self.pos], start, self.pos)
 
     def _dquote(self, pos: int, depth: int) -> tuple[str, int] | None:
         """Scan a double-quoted string from after its quote: (value, end) or None."""
@@ -332,8 +354,12 @@ class _Lexer:
             c = text[pos]
             if c == '"':
                 return "".join(parts), pos + 1
+            if text.startswith("$'", pos):  # no ANSI-C quoting inside double quotes
+                parts.append("$")
+                pos += 1
+                continue
             if c == "\\":
-                nxt = text[pos + 1:pos + 2]
+                nxt = text[pos + 1 : pos + 2]
                 if nxt != "\n":
                     parts.append(nxt if nxt in '$`"\\' and nxt else "\\" + nxt)
                 pos += 2
@@ -352,77 +378,56 @@ class _Lexer:
             end = text.find("}}", pos + 3)
             return end + 2 if end >= 0 else -1
         if text.startswith("$(", pos):
-            return self._balanced(pos + 2, depth + 1)
+            return self._group(pos + 2, depth + 1, ")")
         if text.startswith("${", pos):
-            return self._braced(pos + 2, depth + 1)
-        if text.startswith("$'", pos) or text[pos] == "`":
-            m = (_ANSI_C if text[pos] == "$" else _BACKTICK).match(text, pos + (2 if text[pos] == "$" else 1))
+            return self._group(pos + 2, depth + 1, "}")
+        if text.startswith("$'", pos):
+            m = _ANSI_C.match(text, pos + 2)
+            return m.end() if m else -1
+        if text[pos] == "`":
+            m = _BACKTICK.match(text, pos + 1)
             return m.end() if m else -1
         return pos + 1
 
-    def _balanced(self, pos: int, depth: int) -> int:
-        """End (after the ``)``) of a ``(``-group whose content starts at ``pos``, or -1."""
+    def _group(self, pos: int, depth: int, close: str) -> int:
+        """End (after ``close``) of a ``$(...)``/``<(...)``/``a=(...)`` (close ``)``) or a
+        ``${...}`` (close ``}``) whose content starts at ``pos``, or -1 if unterminated."""
         text, level, content = self.text, 1, pos
-        while depth <= _MAX_NEST:
-            m = _PAREN_STOP.search(text, pos)
+        opener, stop = ("(", _PAREN_STOP) if close == ")" else ("{", _BRACE_STOP)
+        while depth <= _MAX_NEST and pos >= 0:
+            m = stop.search(text, pos)
             if not m:
                 return -1
             pos, c = m.start(), m.group()
-            if c in "()":
-                level += 1 if c == "(" else -1
+            if c in (opener, close):
+                level += 1 if c == opener else -1
                 pos += 1
                 if level == 0:
                     return pos
             elif c == "\\":
                 pos += 2
-            elif c == "#":
-                if pos == content or text[pos - 1] in " \t\n;(":
-                    nl = text.find("\n", pos)
-                    pos = self.n if nl < 0 else nl
-                else:
-                    pos += 1
+            elif c == "#":  # a comment only where a word can start
+                nl = text.find("\n", pos)
+                starts_word = pos == content or text[pos - 1] in " \t\n;("
+                pos = pos + 1 if not starts_word else self.n if nl < 0 else nl
+            elif c == "'":
+                end = text.find("'", pos + 1)
+                pos = end + 1 if end >= 0 else -1
+            elif c == '"':
+                quoted = self._dquote(pos + 1, depth + 1)
+                pos = quoted[1] if quoted else -1
             else:
-                pos = self._nested(pos, depth)
-                if pos < 0:
-                    return -1
+                pos = self._dollar(pos, depth)
         return -1
-
-    def _braced(self, pos: int, depth: int) -> int:
-        """End (after the ``}``) of a ``${...}`` whose content starts at ``pos``, or -1."""
-        text, level = self.text, 1
-        while depth <= _MAX_NEST:
-            m = _BRACE_STOP.search(text, pos)
-            if not m:
-                return -1
-            pos, c = m.start(), m.group()
-            if c in "{}":
-                level += 1 if c == "{" else -1
-                pos += 1
-                if level == 0:
-                    return pos
-            elif c == "\\":
-                pos += 2
-            else:
-                pos = self._nested(pos, depth)
-                if pos < 0:
-                    return -1
-        return -1
-
-    def _nested(self, pos: int, depth: int) -> int:
-        """Skip a quote or expansion inside a substitution: its end, or -1."""
-        c = self.text[pos]
-        if c == "'":
-            end = self.text.find("'", pos + 1)
-            return end + 1 if end >= 0 else -1
-        if c == '"':
-            quoted = self._dquote(pos + 1, depth + 1)
-            return quoted[1] if quoted else -1
-        return self._dollar(pos, depth)
 
 
 # --- splitting into simple commands ----------------------------------------------------------
 
-_KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}"})
+# Reserved words dropped at command position; `for`/`select`/`case`/`function` also drop a header.
+# fmt: off
+_KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{",
+                       "}", "esac", "for", "select", "case", "function"})
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -434,7 +439,12 @@ class _Ctx:
 
 
 def _keyword(token: _Token, *names: str) -> bool:
+    """An unquoted word among ``names`` (a quoted ``"if"`` is an ordinary word)."""
     return isinstance(token, _Word) and token.raw == token.value and token.value in names
+
+
+def _op(token: _Token | None) -> str:
+    return token.op if isinstance(token, _Op) else ""
 
 
 def _split(tokens: list[_Token]) -> list[tuple[list[_Word], list[_Redir]]]:
@@ -447,7 +457,7 @@ def _split(tokens: list[_Token]) -> list[tuple[list[_Word], list[_Redir]]]:
     while i < len(tokens):
         tok = tokens[i]
         i += 1
-        op = tok.op if isinstance(tok, _Op) else ""
+        op = _op(tok)
         if mode == "header":  # `for x in a b` / `for ((...))`: up to `;` or newline
             parens += (op == "(") - (op == ")")
             if op in (";", "\n") and parens <= 0:
@@ -468,7 +478,7 @@ def _split(tokens: list[_Token]) -> list[tuple[list[_Word], list[_Redir]]]:
         if isinstance(tok, _Redir):
             redirs.append(tok)
         elif isinstance(tok, _Word):
-            if not words and _keyword(tok, *_KEYWORDS, "esac", "for", "select", "case", "function"):
+            if not words and _keyword(tok, *_KEYWORDS):
                 if tok.value == "esac":
                     case_depth = max(case_depth - 1, 0)
                 elif tok.value in ("for", "select"):
@@ -479,7 +489,7 @@ def _split(tokens: list[_Token]) -> list[tuple[list[_Word], list[_Redir]]]:
                     i += 1  # the function's name
             else:
                 words.append(tok)
-        elif op == "(" and i < len(tokens) and isinstance(tokens[i], _Op) and tokens[i].op == ")":
+        elif op == "(" and _op(tokens[i] if i < len(tokens) else None) == ")":
             words, redirs = [], []  # `name() {`: a function definition, not a command
             i += 1
         else:
@@ -498,31 +508,38 @@ def _parse(text: str, start_line: int, ctx: _Ctx) -> list[Command]:
     newlines = [m.start() for m in re.finditer("\n", text)]
 
     def line_of(offset: int) -> int:
-        return ctx.line if ctx.line is not None else start_line + bisect.bisect_left(newlines, offset)
+        if ctx.line is not None:
+            return ctx.line
+        return start_line + bisect.bisect_left(newlines, offset)
 
     commands: list[Command] = []
     for words, redirs in _split(_Lexer(text).tokens()):
         env = list(ctx.env)
         k = 0
         while k < len(words) and (m := _ASSIGN.match(words[k].raw)):
-            env.append((m.group(1), words[k].value[m.end():]))
+            env.append((m.group(1), words[k].value[m.end() :]))
             k += 1
         end = max([words[-1].end] + [r.end for r in redirs])
-        source = _CONTINUATION.sub(" ", text[words[0].start:end])
+        source = _CONTINUATION.sub(" ", text[words[0].start : end])
         bodies = [(r, line_of(r.body_start)) for r in redirs if r.body is not None]
         argv = [w.value for w in words[k:]]
-        lines = [line_of(w.start) for w in words[k:]]
-        here = [(r.target.value, line_of(r.target.start)) for r in redirs if r.op == "<<<" and r.target]
-        stdin = [(r.body or "", ln) for r, ln in bodies if r.fd in ("", "0")] + here
-        commands += _command(argv, lines, env, source, line_of(words[0].start), stdin, ctx)
+        spans = [(line_of(w.start), line_of(w.end)) for w in words[k:]]
+        stdin = [(r.body or "", (ln, -1)) for r, ln in bodies if r.fd in ("", "0")]
+        stdin += [
+            (r.target.value, (line_of(r.target.start), line_of(r.target.end)))
+            for r in redirs
+            if r.op == "<<<" and r.target and r.fd in ("", "0")
+        ]
+        commands += _command(argv, spans, env, source, line_of(words[0].start), stdin, ctx)
     return commands
 
 
 # --- wrappers and shells ---------------------------------------------------------------------
 
 # program: (short options taking a value, long options taking a value, positionals to skip)
+# fmt: off
 _WRAPPERS: dict[str, tuple[str, frozenset[str], int]] = {
-    "sudo": ("CDghprtTUu", frozenset({"--user", "--group", "--prompt", "--close-from", "--chdir",
+    "sudo": ("CDgprtTUu", frozenset({"--user", "--group", "--prompt", "--close-from", "--chdir",
                                       "--role", "--type", "--command-timeout", "--other-user",
                                       "--chroot", "--host"}), 0),
     "doas": ("uC", frozenset(), 0),
@@ -540,11 +557,16 @@ _WRAPPERS: dict[str, tuple[str, frozenset[str], int]] = {
     "gosu": ("", frozenset(), 1),
     "su-exec": ("", frozenset(), 1),
 }
+# fmt: on
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash"})
 
 
-def _skip_options(argv: Sequence[str], i: int, spec: tuple[str, frozenset[str], int],
-                  env: list[tuple[str, str]] | None) -> int:
+def _skip_options(
+    argv: Sequence[str],
+    i: int,
+    spec: tuple[str, frozenset[str], int],
+    env: list[tuple[str, str]] | None,
+) -> int:
     """Index of the first operand after a wrapper's options (and ``A=b`` words if ``env``)."""
     short, long, positionals = spec
     while i < len(argv):
@@ -553,7 +575,7 @@ def _skip_options(argv: Sequence[str], i: int, spec: tuple[str, frozenset[str], 
             i += 1
             break
         if env is not None and (m := _ASSIGN.match(arg)):
-            env.append((m.group(1), arg[m.end():]))
+            env.append((m.group(1), arg[m.end() :]))
         elif arg.startswith("--"):
             i += "=" not in arg and arg in long
         elif arg.startswith("-") and len(arg) > 1:
@@ -567,40 +589,56 @@ def _skip_options(argv: Sequence[str], i: int, spec: tuple[str, frozenset[str], 
     return i + positionals
 
 
-def _command(argv: list[str], lines: list[int], env: list[tuple[str, str]], text: str, line: int,
-             stdin: list[tuple[str, int]], ctx: _Ctx) -> list[Command]:
+def _command(
+    argv: list[str],
+    spans: list[_Span],
+    env: list[tuple[str, str]],
+    text: str,
+    line: int,
+    stdin: list[tuple[str, _Span]],
+    ctx: _Ctx,
+) -> list[Command]:
     """One simple command → Commands: wrappers stripped, shell scripts parsed in its place.
 
-    ``lines`` holds each word's line; ``stdin`` the heredoc / here-string texts fed to it."""
+    ``spans`` holds each word's first and last line; ``stdin`` the heredoc / here-string texts
+    fed to the command, with theirs."""
     i, wrapped = 0, list(ctx.wrappers)
     while i < len(argv):
         prog = _basename(argv[i])
         spec = _WRAPPERS.get(prog)
         if spec is None:
             break
-        if prog == "command" and any(a[:1] == "-" and set(a[1:]) & {"v", "V"} for a in argv[i + 1:i + 3]):
+        options = itertools.takewhile(lambda a: a.startswith("-"), argv[i + 1 :])
+        if prog == "command" and any(set(a) & set("vV") for a in options):
             break  # `command -v pip` looks pip up, it does not run it
         j = _skip_options(argv, i + 1, spec, env if prog in ("env", "sudo") else None)
         if j >= len(argv):
             break  # `exec 2>&1`, `sudo -i`: nothing wrapped, keep the wrapper as the program
         wrapped.append(prog)
         i = j
-    argv, lines = argv[i:], lines[i:]
+    argv, spans = argv[i:], spans[i:]
     prog = _basename(argv[0]) if argv else ""
     if ctx.depth < _MAX_DEPTH and (prog in _SHELLS or prog == "eval"):
-        script = _shell_script(argv, lines, stdin) if prog in _SHELLS else (
-            (" ".join(argv[1:]), lines[1]) if len(argv) > 1 else None)
+        script = (
+            _shell_script(argv, spans, stdin)
+            if prog in _SHELLS
+            else ((" ".join(argv[1:]), (spans[1][0], spans[-1][1])) if len(argv) > 1 else None)
+        )
         if script is not None:
-            inner = _Ctx(ctx.depth + 1, tuple(env), tuple(wrapped) + (prog,), ctx.line)
-            return _parse(script[0], script[1], inner)
+            (first, last), flat = script[1], ctx.line
+            if flat is None and first == last:
+                flat = first  # one source line, whatever newlines $'...' or eval put in the text
+            inner = _Ctx(ctx.depth + 1, tuple(env), (*wrapped, prog), flat)
+            return _parse(script[0], first, inner)
     if not argv and not env:
         return []
     return [Command(tuple(argv), tuple(env), line, text, tuple(wrapped))]
 
 
-def _shell_script(argv: list[str], lines: list[int],
-                  stdin: list[tuple[str, int]]) -> tuple[str, int] | None:
-    """The script a shell invocation runs, with its first line, if it is in the text."""
+def _shell_script(
+    argv: list[str], spans: list[_Span], stdin: list[tuple[str, _Span]]
+) -> tuple[str, _Span] | None:
+    """The script a shell invocation runs, with its lines, if it is in the text."""
     k, has_c, reads_stdin = 1, False, False
     while k < len(argv):
         arg = argv[k]
@@ -616,7 +654,7 @@ def _shell_script(argv: list[str], lines: list[int],
         else:
             break
     if has_c:
-        return (argv[k], lines[k]) if k < len(argv) else None
+        return (argv[k], spans[k]) if k < len(argv) else None
     if (k >= len(argv) or reads_stdin) and stdin:
         return stdin[-1]
     return None
@@ -654,6 +692,17 @@ def _spec(short: str, long: str, *, flags: str = "") -> _Spec:
     return _Spec(short, values, values | frozenset(flags.split()) if flags else frozenset())
 
 
+def _expand(prefix: str, longs: frozenset[str]) -> str:
+    """optparse's abbreviations: the one option ``prefix`` starts. When it starts several and the
+    shortest starts all others (``--requirem``: ``--requirement``, ``--requirements-from-script``),
+    take the shortest: a pip without the newer option resolved it so, one with both refused to
+    run. Otherwise keep the prefix as written (``--req``, ``--no-c``)."""
+    matches = sorted((o for o in longs if o.startswith(prefix)), key=len)
+    if matches and all(o.startswith(matches[0]) for o in matches):
+        return matches[0]
+    return prefix
+
+
 def _walk(args: Sequence[str], spec: _Spec) -> _Args:
     """Read options (values taken out) and operands, getopt style, options anywhere."""
     res, i = _Args(), 0
@@ -666,8 +715,7 @@ def _walk(args: Sequence[str], spec: _Spec) -> _Args:
         if arg.startswith("--"):
             name, eq, value = arg.partition("=")
             if spec.longs and name not in spec.longs:
-                matches = [o for o in spec.longs if o.startswith(name)]
-                name = matches[0] if len(matches) == 1 else name
+                name = _expand(name, spec.longs)
             res.options.append(name)
             if eq:
                 res.values.append((name, value))
@@ -688,6 +736,7 @@ def _walk(args: Sequence[str], spec: _Spec) -> _Args:
 
 
 # Value-taking options matter most: their values must not become packages or subcommands.
+# fmt: off
 _PIP = _spec("rcetifC", (
     "--abi --all-releases --build-constraint --cache-dir --cert --client-cert --config-settings "
     "--constraint --default-timeout --editable --exists-action --extra-index-url --find-links "
@@ -707,17 +756,19 @@ _PIP = _spec("rcetifC", (
     "--no-use-pep517 --version"))
 _UV = _spec("rcepifCPbw", (
     "--requirements --requirement --constraints --constraint --overrides --override --excludes "
-    "--build-constraints --editable --extra --group --only-group --no-group --index --default-index "
-    "--index-url --extra-index-url --find-links --upgrade-package --reinstall-package "
-    "--no-build-isolation-package --index-strategy --keyring-provider --resolution --prerelease "
-    "--fork-strategy --exclude-newer --link-mode --config-setting --python --target --prefix "
+    "--build-constraints --editable --extra --group --only-group --no-group --index "
+    "--default-index --index-url --extra-index-url --find-links --upgrade-package "
+    "--reinstall-package --no-build-isolation-package --index-strategy --keyring-provider "
+    "--resolution --prerelease --fork-strategy --exclude-newer --link-mode --config-setting "
+    "--python --target --prefix "
     "--no-binary --only-binary --python-version --python-platform --torch-backend "
     "--refresh-package --cache-dir --color --directory --project --config-file "
     "--allow-insecure-host --trusted-host --package --no-install-package --with "
     "--with-requirements --with-editable --from --script"))
 _TOOL_SPECS = {
     "poetry": _spec("CPE", "--directory --project --with --without --only --extras"),
-    "pipenv": _spec("re", "--python --requirements --categories --pypi-mirror --extra-pip-args --editable"),
+    "pipenv": _spec("re", (
+        "--python --requirements --categories --pypi-mirror --extra-pip-args --editable")),
     "pdm": _spec("GLpk", "--group --lockfile --project --skip --venv --without"),
     "conda": _spec("npcf", "--name --prefix --channel --file --solver --repodata-fn"),
     "npm": _spec("Cw", (
@@ -726,36 +777,44 @@ _TOOL_SPECS = {
     "yarn": _spec("", (
         "--cwd --modules-folder --cache-folder --mutex --network-timeout --registry "
         "--network-concurrency --link-folder --global-folder --preferred-cache-folder")),
-    "pnpm": _spec("CF", "--dir --filter --store-dir --reporter --loglevel --virtual-store-dir --modules-dir"),
+    "pnpm": _spec("CF", (
+        "--dir --filter --store-dir --reporter --loglevel --virtual-store-dir --modules-dir")),
     "apt": _spec("otc", "--option --target-release --default-release --config-file"),
     "apk": _spec("tXp", (
         "--virtual --repository --root --arch --keys-dir --repositories-file --cache-dir "
         "--cache-max-age --timeout")),
-    "tox": _spec("ecmfx", "--conf --root --workdir --override --installpkg --hashseed --runner --skip-env"),
+    "tox": _spec("ecmfx", (
+        "--conf --root --workdir --override --installpkg --hashseed --runner --skip-env")),
     "nox": _spec("sepktf", (
         "--session --sessions --python --pythons --keywords --tags --noxfile --envdir "
         "--default-venv-backend --force-venv-backend")),
     "hatch": _spec("ep", "--env --project --data-dir --cache-dir --config --color"),
-    "pre-commit": _spec("ct", "--config --hook-stage --from-ref --to-ref --hook-type --source --origin"),
+    "pre-commit": _spec("ct", (
+        "--config --hook-stage --from-ref --to-ref --hook-type --source --origin")),
 }
 # Options that make a bare runner invocation print something instead of installing.
 _INFO = {
     "yarn": {"-h", "--help", "-v", "--version"},
-    "tox": {"-h", "--help", "--version", "-l", "-a", "--listenvs", "--listenvs-all", "--showconfig"},
+    "tox": {"-h", "--help", "--version", "-l", "-a", "--listenvs", "--listenvs-all",
+            "--showconfig"},
     "nox": {"-h", "--help", "--version", "-l", "--list", "--list-sessions", "--usage"},
     "hatch": {"-h", "--help", "--version"},
     "pre-commit": {"-h", "--help", "-V", "--version"},
 }
-_NPM_ACTIONS = dict.fromkeys(
-    "install add i in ins inst insta instal isnt isnta isntal isntall install-test it".split(), "install")
-_NPM_ACTIONS.update(dict.fromkeys(
-    "ci clean-install ic install-clean isntall-clean install-ci-test cit".split(), "ci"))
+_NPM_ACTIONS = {
+    **dict.fromkeys(("install", "add", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta",
+                     "isntal", "isntall", "install-test", "it"), "install"),
+    **dict.fromkeys(("ci", "clean-install", "ic", "install-clean", "isntall-clean",
+                     "install-ci-test", "cit"), "ci"),
+}
 _TOX_ACTIONS = {"run": "run", "r": "run", "run-parallel": "run-parallel", "p": "run-parallel",
                 "exec": "exec", "e": "exec", "devenv": "devenv", "d": "devenv",
                 "legacy": "legacy", "le": "legacy"}
 _TOX_OTHER = frozenset({"list", "l", "config", "c", "depends", "de", "quickstart", "q", "schema"})
+# `python -m MODULE` → the program it stands for.
 _MODULES = {"pip": "pip", "uv": "uv", "pipenv": "pipenv", "poetry": "poetry", "pdm": "pdm",
-            "tox": "tox", "nox": "nox", "hatch": "hatch", "pre_commit": "pre-commit", "conda": "conda"}
+            "tox": "tox", "nox": "nox", "hatch": "hatch", "pre_commit": "pre-commit",
+            "conda": "conda"}
 _CACHE_TOOL = {"pipenv": "pip", "tox": "pip", "nox": "pip", "hatch": "pip", "pre-commit": "pip",
                "mamba": "conda", "micromamba": "conda"}
 _BOOTSTRAP = frozenset({"pip", "setuptools", "wheel"})
@@ -763,12 +822,14 @@ _PIP_PROGRAM = re.compile(r"pip(-?[\d.]+)?")
 _PYTHON_PROGRAM = re.compile(r"(python|pypy)[\d.]*|py")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|(git|hg|svn|bzr)\+")
 _ARCHIVE = re.compile(r"\.(whl|tar\.gz|tgz|tar\.bz2|tar\.xz|tar|zip)$", re.I)
+_EXTRAS = re.compile(r"\[[^\]]*\]$")
 _FALSE = frozenset({"", "0", "false", "no", "off", "n", "f"})  # clap's BoolishValueParser
+# fmt: on
 
 
 def _bare_name(requirement: str) -> str:
     m = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
-    return m.group().lower().replace("_", "-") if m and not _SCHEME.match(requirement) else ""
+    return re.sub(r"[-_.]+", "-", m.group()).lower() if m and not _SCHEME.match(requirement) else ""
 
 
 def _is_path(arg: str) -> bool:
@@ -781,7 +842,7 @@ def _is_local_python(arg: str) -> bool:
         return True
     if _SCHEME.match(arg) or ("@" in arg and not _is_path(arg)):
         return False
-    core = re.sub(r"\[[^\]]*\]$", "", arg)  # .[dev]
+    core = _EXTRAS.sub("", arg)  # .[dev]
     return _is_path(core) or bool(_ARCHIVE.search(core)) or "/" in core or "\\" in core
 
 
@@ -789,16 +850,48 @@ def _is_local_npm(arg: str) -> bool:
     return not _SCHEME.match(arg) and (_is_path(arg) or arg.endswith((".tgz", ".tar.gz", ".tar")))
 
 
-def _install(tool: str, action: str, command: Command, a: _Args, no_cache: bool = False, *,
-             reqs: Sequence[str] = (), targets: Sequence[str] = (), groups: Sequence[str] = (),
-             is_local: Callable[[str], bool] = _is_local_python) -> InstallCommand:
+def _is_local_conda(arg: str) -> bool:
+    return _is_path(arg) or arg.endswith((".tar.bz2", ".conda"))
+
+
+def _is_local_deb(arg: str) -> bool:
+    return _is_path(arg) or arg.endswith(".deb")
+
+
+def _is_local_apk(arg: str) -> bool:
+    return arg.endswith(".apk") or "/" in arg
+
+
+def _install(
+    tool: str,
+    action: str,
+    command: Command,
+    a: _Args,
+    no_cache: bool = False,
+    *,
+    reqs: Sequence[str] = (),
+    targets: Sequence[str] = (),
+    groups: Sequence[str] = (),
+    is_local: Callable[[str], bool] = _is_local_python,
+) -> InstallCommand:
+    split: dict[bool, list[str]] = {False: [], True: []}
+    for target in targets:
+        split[is_local(target)].append(target)
     return InstallCommand(
-        tool=tool, action=action, command=command, options=tuple(a.options), no_cache=no_cache,
+        tool=tool,
+        action=action,
+        command=command,
+        options=tuple(a.options),
+        no_cache=no_cache,
         requirement_files=tuple(reqs),
-        constraint_files=tuple(a.get("-c", "--constraint", "--constraints")) if tool in ("pip", "uv") else (),
-        packages=tuple(t for t in targets if not is_local(t)),
-        local_targets=tuple(t for t in targets if is_local(t)),
-        groups=tuple(groups), option_values=tuple(a.values))
+        constraint_files=tuple(a.get("-c", "--constraint", "--constraints"))
+        if tool in ("pip", "uv")
+        else (),
+        packages=tuple(split[False]),
+        local_targets=tuple(split[True]),
+        groups=tuple(groups),
+        option_values=tuple(a.values),
+    )
 
 
 def _pip_off(command: Command) -> bool:
@@ -810,17 +903,19 @@ def _pip(command: Command, prog: str, args: list[str]) -> InstallCommand | None:
     a = _walk(args, _PIP)
     if a.operands[:1] != ["install"]:
         return None
-    return _install("pip", "install", command, a, _pip_off(command) or "--no-cache-dir" in a.options,
-                    reqs=a.get("-r", "--requirement"), groups=a.get("--group"),
-                    targets=a.get("-e", "--editable") + a.operands[1:])
+    no_cache = _pip_off(command) or "--no-cache-dir" in a.options
+    targets = a.get("-e", "--editable") + a.operands[1:]
+    reqs, groups = a.get("-r", "--requirement"), a.get("--group")
+    return _install(
+        "pip", "install", command, a, no_cache, reqs=reqs, targets=targets, groups=groups
+    )
 
 
 def _uv(command: Command, prog: str, args: list[str]) -> InstallCommand | None:
     a = _walk(args, _UV)
     ops = a.operands
-    env = dict(command.env)
-    no_cache = bool({"-n", "--no-cache", "--no-cache-dir"} & set(a.options)) or (
-        env.get("UV_NO_CACHE", "").strip().lower() not in _FALSE)
+    no_cache = bool({"-n", "--no-cache", "--no-cache-dir"} & set(a.options))
+    no_cache |= dict(command.env).get("UV_NO_CACHE", "").strip().lower() not in _FALSE
     reqs = a.get("-r", "--requirements", "--requirement", "--with-requirements")
     groups = a.get("--group", "--only-group")
     if ops[:2] == ["pip", "install"]:
@@ -842,14 +937,14 @@ def _python_project(command: Command, prog: str, args: list[str]) -> InstallComm
     a = _walk(args, _TOOL_SPECS[prog])
     if a.operands[:1] not in (["install"], ["sync"]):
         return None
+    action = a.operands[0]
     if prog == "poetry":
-        return _install(prog, a.operands[0], command, a, "--no-cache" in a.options,
-                        groups=a.get("--with", "--only"))
+        groups = a.get("--with", "--only")
+        return _install(prog, action, command, a, "--no-cache" in a.options, groups=groups)
     if prog == "pipenv":
-        return _install(prog, a.operands[0], command, a, _pip_off(command),
-                        reqs=a.get("-r", "--requirements"),
-                        targets=a.get("-e", "--editable") + a.operands[1:])
-    return _install(prog, a.operands[0], command, a, groups=a.get("-G", "--group"))
+        reqs, targets = a.get("-r", "--requirements"), a.get("-e", "--editable") + a.operands[1:]
+        return _install(prog, action, command, a, _pip_off(command), reqs=reqs, targets=targets)
+    return _install(prog, action, command, a, groups=a.get("-G", "--group"))
 
 
 def _conda(command: Command, prog: str, args: list[str]) -> InstallCommand | None:
@@ -858,8 +953,10 @@ def _conda(command: Command, prog: str, args: list[str]) -> InstallCommand | Non
     n = 2 if ops[:2] in (["env", "create"], ["env", "update"]) else 1
     if n == 1 and ops[:1] not in (["install"], ["create"]):
         return None
-    return _install(prog, " ".join(ops[:n]), command, a, reqs=a.get("--file", "-f"), targets=ops[n:],
-                    is_local=lambda s: _is_path(s) or s.endswith((".tar.bz2", ".conda")))
+    reqs = a.get("--file", "-f")
+    return _install(
+        prog, " ".join(ops[:n]), command, a, reqs=reqs, targets=ops[n:], is_local=_is_local_conda
+    )
 
 
 def _node(command: Command, prog: str, args: list[str]) -> InstallCommand | None:
@@ -870,7 +967,8 @@ def _node(command: Command, prog: str, args: list[str]) -> InstallCommand | None
     elif prog == "pnpm":
         action = {"install": "install", "i": "install", "fetch": "fetch"}.get(first)
     else:  # bare `yarn` installs; `yarn add`, `yarn build` do not
-        action = "install" if first in ("", "install") and not _INFO["yarn"] & set(a.options) else None
+        info = _INFO["yarn"] & set(a.options)
+        action = "install" if first in ("", "install") and not info else None
     if action is None:
         return None
     return _install(prog, action, command, a, targets=a.operands[1:], is_local=_is_local_npm)
@@ -879,13 +977,13 @@ def _node(command: Command, prog: str, args: list[str]) -> InstallCommand | None
 def _system(command: Command, prog: str, args: list[str]) -> InstallCommand | None:
     tool = "apk" if prog == "apk" else "apt"
     a = _walk(args, _TOOL_SPECS[tool])
-    if a.operands[:1] not in ((["add"], ["update"]) if tool == "apk" else (["install"], ["update"])):
+    if a.operands[:1] not in ([("add" if tool == "apk" else "install")], ["update"]):
         return None
+    action, targets = a.operands[0], a.operands[1:]
     if tool == "apk":
-        return _install(tool, a.operands[0], command, a, "--no-cache" in a.options,
-                        targets=a.operands[1:], is_local=lambda s: s.endswith(".apk") or "/" in s)
-    return _install(tool, a.operands[0], command, a, targets=a.operands[1:],
-                    is_local=lambda s: _is_path(s) or s.endswith(".deb"))
+        no_cache = "--no-cache" in a.options
+        return _install(tool, action, command, a, no_cache, targets=targets, is_local=_is_local_apk)
+    return _install(tool, action, command, a, targets=targets, is_local=_is_local_deb)
 
 
 def _runner(command: Command, prog: str, args: list[str]) -> InstallCommand | None:
@@ -900,9 +998,10 @@ def _runner(command: Command, prog: str, args: list[str]) -> InstallCommand | No
         action = None if first in _TOX_OTHER else _TOX_ACTIONS.get(first, "run")
     elif prog == "nox":
         action = "run"
+    elif prog == "hatch" and ops[:2] == ["env", "create"]:
+        action = "env create"
     elif prog == "hatch":
-        action = "env create" if ops[:2] == ["env", "create"] else (
-            ops[0] if ops[:1] in (["run"], ["test"]) else None)
+        action = ops[0] if ops[:1] in (["run"], ["test"]) else None
     elif not args or ops[:1] in (["run"], ["install-hooks"]):
         action = ops[0] if ops else "run"
     elif ops[:1] == ["install"] and "--install-hooks" in a.options:
@@ -910,12 +1009,14 @@ def _runner(command: Command, prog: str, args: list[str]) -> InstallCommand | No
     return _install(prog, action, command, a, _pip_off(command)) if action else None
 
 
-_Handler: TypeAlias = "Callable[[Command, str, list[str]], InstallCommand | None]"
+_Handler: TypeAlias = Callable[[Command, str, list[str]], InstallCommand | None]
 _HANDLERS: dict[str, _Handler] = {
-    "uv": _uv, "poetry": _python_project, "pipenv": _python_project, "pdm": _python_project,
-    "conda": _conda, "mamba": _conda, "micromamba": _conda,
-    "npm": _node, "yarn": _node, "pnpm": _node, "apt-get": _system, "apt": _system, "apk": _system,
-    "tox": _runner, "nox": _runner, "hatch": _runner, "pre-commit": _runner,
+    "uv": _uv,
+    **dict.fromkeys(("poetry", "pipenv", "pdm"), _python_project),
+    **dict.fromkeys(("conda", "mamba", "micromamba"), _conda),
+    **dict.fromkeys(("npm", "yarn", "pnpm"), _node),
+    **dict.fromkeys(("apt-get", "apt", "apk"), _system),
+    **dict.fromkeys(("tox", "nox", "hatch", "pre-commit"), _runner),
 }
 
 

@@ -4,6 +4,7 @@ text and never print; the CLI decides where it goes. Modules load only when chos
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Protocol
 
 from cacheaudit.model import Report
@@ -11,7 +12,15 @@ from cacheaudit.model import Report
 FORMATS: dict[str, str] = {
     "console": "cacheaudit.report.console",
     "json": "cacheaudit.report.json",
+    "sarif": "cacheaudit.report.sarif",
+    "github": "cacheaudit.report.github",
+    "gitlab": "cacheaudit.report.gitlab",
+    "markdown": "cacheaudit.report.markdown",
+    "badge": "cacheaudit.report.badge",
 }
+
+PROJECT_URL = "https://github.com/cacheaudit/cacheaudit"
+"""Where the tool lives: SARIF ``informationUri``, links in Markdown."""
 
 
 class Renderer(Protocol):
@@ -21,3 +30,19 @@ class Renderer(Protocol):
 def renderer(name: str) -> Renderer:
     module: Renderer = importlib.import_module(FORMATS[name])
     return module
+
+
+def repository_prefix(report: Report) -> str:
+    """Where the audited root sits inside its git repository (``""`` or ``"services/api/"``).
+
+    Code scanning, workflow annotations and GitLab's Code Quality widget resolve paths against
+    the repository root, while findings are relative to the audited directory; auditing a
+    sub-directory of a monorepo must still point at the right file. Without a ``.git`` above
+    the root there is nothing to resolve against, and paths stay as they are.
+    """
+    root = Path(report.root)
+    for candidate in (root, *root.parents):
+        if (candidate / ".git").exists():
+            relative = root.relative_to(candidate).as_posix()
+            return "" if relative == "." else relative + "/"
+    return ""

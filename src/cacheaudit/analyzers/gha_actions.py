@@ -1,0 +1,279 @@
+"""What cacheaudit knows about GitHub Actions: one table of actions, their cache inputs, defaults
+by major version and broken versions, plus where each tool keeps its cache on a runner.
+
+Read by ``github_actions.py``; keep facts here, not in the rules. Sources: the actions'
+``action.yml`` and docs (setup-python ``docs/advanced-usage.md`` and ``src/cache-distributions``,
+setup-node v5/v6 release notes and ``src/main.ts``, setup-uv ``docs/caching.md``, actions/cache
+release notes of v3.4.0/v4.2.0), zizmor's ``cache-poisoning`` audit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# --- refs and versions ------------------------------------------------------------------------
+
+_SHA = re.compile(r"[0-9a-f]{40}")
+_VERSION = re.compile(r"v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+_COMMENT_VERSION = re.compile(r"(?:^|[\s=@:])v?(\d+)\.(\d+)\.(\d+)\b")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """What an ``@ref`` says about the version it runs."""
+
+    kind: str
+    """``sha``, ``major`` (a floating ``v4``), ``minor`` (``v4.1``), ``exact`` (``v4.1.2``) or
+    ``other`` (a branch such as ``main`` or ``release/v1``)."""
+    version: tuple[int, ...] = ()
+
+
+def parse_ref(ref: str, comment: str = "") -> Ref:
+    """Classify a ref; a SHA with a trailing ``# v4.2.0`` comment counts as that exact version."""
+    ref = ref.strip()
+    if _SHA.fullmatch(ref.lower()):
+        named = _COMMENT_VERSION.search(comment)
+        if named:
+            return Ref("exact", tuple(int(g) for g in named.groups()))
+        return Ref("sha")
+    m = _VERSION.fullmatch(ref)
+    if not m:
+        return Ref("other")
+    parts = tuple(int(g) for g in m.groups() if g is not None)
+    return Ref({1: "major", 2: "minor", 3: "exact"}[len(parts)], parts)
+
+
+@dataclass(frozen=True)
+class VersionFloor:
+    """Which versions still work with the cache service introduced in 2025-02."""
+
+    floating_fine_from: int
+    """Floating major tags from this major up were moved to a fixed release."""
+    min_by_major: tuple[tuple[int, tuple[int, int, int]], ...]
+    """Per major: the first release that works; exact pins below it fail."""
+    fine_from_major: int
+    """Every release of this major and later works."""
+    only_with_cache: bool
+    """Only a problem when the action's caching is turned on."""
+    fixed: str
+    """What to pin instead, as shown in the fix."""
+
+    def broken(self, ref: Ref) -> bool | None:
+        """True/False when the ref's version is known to fail/work; None when it cannot be
+        told offline (a SHA without a version comment)."""
+        if ref.kind == "sha":
+            return None
+        if ref.kind == "other" or not ref.version:
+            return False
+        major = ref.version[0]
+        if ref.kind == "major":
+            return major < self.floating_fine_from
+        if major >= self.fine_from_major:
+            return False
+        floors = dict(self.min_by_major)
+        if major not in floors:
+            return True
+        # A floating minor tag (v4.1) moves within its minor only: judge its last patch.
+        version = ref.version if ref.kind == "exact" else (*ref.version, 10**6)
+        return version < floors[major]
+
+
+# --- the action table -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action cacheaudit understands."""
+
+    kind: str
+    """What the analyzer does with it: ``setup-python``, ``setup-node``, ``setup-uv``,
+    ``setup-pdm``, ``cache`` (actions/cache and drop-ins), ``cache-restore``, ``cache-save``,
+    ``pre-commit``, ``micromamba``, ``checkout``, ``download-artifact``, ``docker-build``,
+    ``buildx``, ``remote-builder``, ``publisher``, ``other-cache`` (caches of other ecosystems,
+    only relevant to CA110/CA112), ``apt-cache``."""
+    floor: VersionFloor | None = None
+    cache_input: str | None = None
+    """The input that turns caching on (``cache``, ``enable-cache``...)."""
+    cache_default_on_from: int | None = None
+    """Caching is on by default from this major version (None: off unless asked)."""
+    opt_out_input: str | None = None
+    """An input that turns caching off when true (``lookup-only``, ``no-cache``)."""
+
+
+_CACHE_FLOOR = VersionFloor(3, ((3, (3, 4, 0)), (4, (4, 2, 0))), 5, False, "actions/cache@v4")
+
+KNOWN_ACTIONS: dict[str, ActionSpec] = {
+    "actions/cache": ActionSpec("cache", _CACHE_FLOOR, opt_out_input="lookup-only"),
+    "actions/cache/restore": ActionSpec("cache-restore", _CACHE_FLOOR, opt_out_input="lookup-only"),
+    "actions/cache/save": ActionSpec("cache-save", _CACHE_FLOOR),
+    # setup-python v4's floating tag was moved to a fixed release; exact v4.x pins were not.
+    "actions/setup-python": ActionSpec(
+        "setup-python",
+        VersionFloor(4, ((5, (5, 4, 0)),), 6, True, "actions/setup-python@v5"),
+        cache_input="cache",
+    ),
+    # setup-node v3 and older report the cache error as a warning or fail: caching is broken.
+    "actions/setup-node": ActionSpec(
+        "setup-node",
+        VersionFloor(4, ((4, (4, 2, 0)),), 5, True, "actions/setup-node@v4"),
+        cache_input="cache",
+    ),
+    "astral-sh/setup-uv": ActionSpec("setup-uv", cache_input="enable-cache",
+                                     cache_default_on_from=5),
+    "hynek/setup-cached-uv": ActionSpec("setup-uv", cache_default_on_from=1),
+    "pdm-project/setup-pdm": ActionSpec("setup-pdm", cache_input="cache"),
+    "pre-commit/action": ActionSpec("pre-commit", cache_default_on_from=1),
+    "mamba-org/setup-micromamba": ActionSpec("micromamba", cache_input="cache-downloads"),
+    "actions/checkout": ActionSpec("checkout"),
+    "actions/download-artifact": ActionSpec("download-artifact"),
+    "docker/build-push-action": ActionSpec("docker-build"),
+    "docker/setup-buildx-action": ActionSpec("buildx"),
+    "depot/build-push-action": ActionSpec("remote-builder"),
+    "depot/setup-action": ActionSpec("remote-builder"),
+    "useblacksmith/build-push-action": ActionSpec("remote-builder"),
+    "useblacksmith/setup-docker-builder": ActionSpec("remote-builder"),
+    "namespacelabs/nscloud-setup-buildx-action": ActionSpec("remote-builder"),
+    "awalsh128/cache-apt-pkgs-action": ActionSpec("apt-cache", cache_default_on_from=0),
+    # Caches of other ecosystems: they matter to cache poisoning (CA110) and PR-only caches.
+    "actions/setup-go": ActionSpec("other-cache", cache_input="cache", cache_default_on_from=4),
+    "actions/setup-java": ActionSpec("other-cache", cache_input="cache"),
+    "actions/setup-dotnet": ActionSpec("other-cache", cache_input="cache"),
+    "ruby/setup-ruby": ActionSpec("other-cache", cache_input="bundler-cache"),
+    "swatinem/rust-cache": ActionSpec("other-cache", cache_default_on_from=0,
+                                      opt_out_input="lookup-only"),
+    "oven-sh/setup-bun": ActionSpec("other-cache", cache_default_on_from=0,
+                                    opt_out_input="no-cache"),
+    "gradle/actions/setup-gradle": ActionSpec("other-cache", cache_default_on_from=0,
+                                              opt_out_input="cache-disabled"),
+    "actions-rust-lang/setup-rust-toolchain": ActionSpec("other-cache", cache_input="cache",
+                                                         cache_default_on_from=0),
+    "jdx/mise-action": ActionSpec("other-cache", cache_input="cache", cache_default_on_from=0),
+}
+"""Keyed by lower-case ``owner/repo[/path]``."""
+
+PUBLISHER_ACTIONS: frozenset[str] = frozenset({
+    "pypa/gh-action-pypi-publish", "softprops/action-gh-release", "ncipollo/release-action",
+    "svenstaro/upload-release-action", "actions/upload-release-asset",
+    "goreleaser/goreleaser-action", "rubygems/release-gem", "redhat-actions/push-to-registry",
+    "js-devtools/npm-publish", "jreleaser/release-action",
+})  # fmt: skip
+"""Actions that publish what the job built (docker/build-push-action counts with ``push``)."""
+
+PUBLISH_COMMANDS: dict[str, frozenset[str]] = {
+    "twine": frozenset({"upload"}),
+    "docker": frozenset({"push"}),
+    "npm": frozenset({"publish"}),
+    "yarn": frozenset({"publish", "npm"}),
+    "pnpm": frozenset({"publish"}),
+    "gh": frozenset({"release"}),
+    "uv": frozenset({"publish"}),
+    "poetry": frozenset({"publish"}),
+    "flit": frozenset({"publish"}),
+    "hatch": frozenset({"publish"}),
+    "pdm": frozenset({"publish"}),
+    "cargo": frozenset({"publish"}),
+    "gem": frozenset({"push"}),
+}
+"""``program subcommand`` pairs in ``run:`` that publish (``docker build --push`` too)."""
+
+# --- setup-python / setup-node / setup-uv facts ------------------------------------------------
+
+SETUP_PYTHON_DEFAULT_GLOBS: dict[str, tuple[str, ...]] = {
+    "pip": ("**/requirements.txt",),
+    "pipenv": ("**/Pipfile.lock",),
+    "poetry": ("**/poetry.lock",),
+}
+SETUP_PYTHON_PIP_FALLBACK = "**/pyproject.toml"
+"""pip mode hashes ``**/pyproject.toml`` when its dependency path matches nothing."""
+
+SETUP_PYTHON_COVERS: dict[str, frozenset[str]] = {
+    "pip": frozenset({"pip"}),
+    "pipenv": frozenset({"pipenv"}),
+    "poetry": frozenset({"poetry"}),
+}
+"""Which installs (by tool or cache tool) each ``cache:`` value caches."""
+
+SETUP_NODE_LOCKFILES: dict[str, tuple[str, ...]] = {
+    "npm": ("package-lock.json", "npm-shrinkwrap.json"),
+    "yarn": ("yarn.lock",),
+    "pnpm": ("pnpm-lock.yaml",),
+}
+"""Lock files setup-node looks for at the workspace root when no cache-dependency-path is set."""
+
+SETUP_NODE_AUTO_MANAGERS: dict[int, frozenset[str]] = {
+    5: frozenset({"npm", "yarn", "pnpm"}),
+    6: frozenset({"npm"}),
+}
+"""setup-node caches by itself when root package.json names a package manager: any in v5, only
+npm from v6 on (the highest listed major applies to later ones)."""
+
+SETUP_UV_DEFAULT_GLOBS: tuple[str, ...] = (
+    "**/*requirements*.txt", "**/*requirements*.in", "**/*constraints*.txt",
+    "**/*constraints*.in", "**/pyproject.toml", "**/uv.lock", "**/*.py.lock",
+)  # fmt: skip
+
+# --- where tools keep their caches on a runner ------------------------------------------------
+
+TOOL_CACHE_DIRS: dict[str, tuple[str, ...]] = {
+    "pip": ("~/.cache/pip", "~/Library/Caches/pip", "~/AppData/Local/pip/Cache"),
+    "uv": ("~/.cache/uv", "~/AppData/Local/uv/cache", "/tmp/setup-uv-cache"),
+    "poetry": ("~/.cache/pypoetry", "~/Library/Caches/pypoetry", "~/AppData/Local/pypoetry/Cache"),
+    "pipenv": ("~/.local/share/virtualenvs",),
+    "pdm": ("~/.cache/pdm", "~/Library/Caches/pdm"),
+    "npm": ("~/.npm", "~/AppData/npm-cache", "~/AppData/Local/npm-cache",
+            "~/AppData/Roaming/npm-cache"),
+    "yarn": ("~/.cache/yarn", "~/Library/Caches/Yarn", "~/AppData/Local/Yarn/Cache",
+             ".yarn/cache", "~/.yarn/berry/cache"),
+    "pnpm": ("~/.local/share/pnpm/store", "~/.pnpm-store", "~/Library/pnpm/store",
+             "~/AppData/Local/pnpm/store"),
+    "pre-commit": ("~/.cache/pre-commit",),
+    "tox": (".tox",),
+    "nox": (".nox",),
+    "hatch": ("~/.local/share/hatch",),
+    "apt": ("/var/cache/apt", "/var/cache/apt/archives"),
+}  # fmt: skip
+"""Default cache locations (``~`` is the runner user's home); a cached parent covers them."""
+
+CACHE_DIR_ENV: dict[str, tuple[str, ...]] = {
+    "pip": ("PIP_CACHE_DIR",),
+    "uv": ("UV_CACHE_DIR",),
+    "poetry": ("POETRY_CACHE_DIR",),
+    "pdm": ("PDM_CACHE_DIR",),
+    "npm": ("npm_config_cache", "NPM_CONFIG_CACHE"),
+    "yarn": ("YARN_CACHE_FOLDER",),
+    "pnpm": ("npm_config_store_dir", "PNPM_STORE_DIR"),
+    "pre-commit": ("PRE_COMMIT_HOME",),
+}
+"""Env vars that move a tool's cache."""
+
+CACHE_DIR_OPTIONS: dict[str, tuple[str, ...]] = {
+    "pip": ("--cache-dir",),
+    "uv": ("--cache-dir",),
+    "npm": ("--cache",),
+    "yarn": ("--cache-folder",),
+    "pnpm": ("--store-dir",),
+}
+"""Install options that move the cache for that one command."""
+
+PYTHON_ENV_NAMES = frozenset({".venv", "venv", "site-packages", "virtualenvs"})
+"""Directory names that are installed Python environments, not download caches."""
+PYTHON_ENV_TOOLS = frozenset({"pip", "uv", "poetry", "pipenv", "pdm", "hatch"})
+"""Installs a restored Python environment makes (nearly) free."""
+NODE_ENV_NAMES = frozenset({"node_modules"})
+NODE_TOOLS = frozenset({"npm", "yarn", "pnpm"})
+
+CA101_TOOLS = frozenset({
+    "pip", "uv", "poetry", "pipenv", "pdm", "npm", "yarn", "pnpm", "tox", "nox", "hatch",
+    "pre-commit",
+})  # fmt: skip
+"""Installs CA101 reports. conda's package cache location depends on how conda was set up
+(setup-miniconda's ``pkgs-dirs``, micromamba's root): not modelled; apt is CA114's business."""
+
+# --- runners ----------------------------------------------------------------------------------
+
+GITHUB_HOSTED = re.compile(r"(ubuntu|windows|macos)-[\w.-]+", re.I)
+EPHEMERAL_THIRD_PARTY = re.compile(
+    r"(blacksmith|buildjet|depot|namespace-profile|warp|ubicloud|runs-on)[\w=,./-]*", re.I
+)
+"""Third-party hosted runners: fresh machines each job, so caching matters as on GitHub's."""

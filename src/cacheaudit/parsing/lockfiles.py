@@ -1,0 +1,178 @@
+"""Lock files: which exist, which package manager owns each, and what versions they pin.
+
+Compiled requirements files (pip-compile, ``uv pip compile``, ``uv export``, ``pdm export``)
+are locks too; they are recognised by their header in :mod:`cacheaudit.parsing.requirements`.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import canonicalize_name
+
+from cacheaudit.installs import LOCKFILES_BY_TOOL
+
+if TYPE_CHECKING:
+    from cacheaudit.repo import RepoContext
+
+TOOL_BY_LOCKFILE: dict[str, str] = {
+    name: tool for tool, names in LOCKFILES_BY_TOOL.items() for name in names
+}
+"""``uv.lock`` → ``uv``, ``package-lock.json`` → ``npm``..."""
+
+PYTHON_LOCK_TOOLS = ("uv", "poetry", "pdm", "pipenv")
+NODE_LOCK_TOOLS = ("npm", "yarn", "pnpm")
+
+WORKSPACE_LOCK_TOOLS = frozenset({"uv", "npm", "yarn", "pnpm"})
+"""Tools whose one lock at a workspace root serves member projects in subdirectories."""
+
+
+@dataclass(frozen=True)
+class LockFile:
+    path: str
+    tool: str
+    """The package manager that reads it (``uv``, ``poetry``, ``npm``...)."""
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path)
+
+    @property
+    def directory(self) -> str:
+        return posixpath.dirname(self.path)
+
+
+def lock_files(ctx: RepoContext) -> tuple[LockFile, ...]:
+    """Every lock file in the repository, sorted by path."""
+
+    def compute() -> tuple[LockFile, ...]:
+        found = [
+            LockFile(path, TOOL_BY_LOCKFILE[posixpath.basename(path)])
+            for path in sorted(ctx.paths)
+            if posixpath.basename(path) in TOOL_BY_LOCKFILE
+        ]
+        return tuple(found)
+
+    return ctx.memo("lockfiles", "", compute)
+
+
+def locks_for(ctx: RepoContext, directory: str, tools: tuple[str, ...]) -> list[LockFile]:
+    """Lock files of ``tools`` that serve a project in ``directory``: in it, or (for workspace
+    tools) in one of its parents."""
+    found = []
+    for lock in lock_files(ctx):
+        if lock.tool not in tools:
+            continue
+        if lock.directory == directory or (
+            lock.tool in WORKSPACE_LOCK_TOOLS and _is_parent(lock.directory, directory)
+        ):
+            found.append(lock)
+    return found
+
+
+def locked_versions(ctx: RepoContext, path: str) -> dict[str, str] | None:
+    """Canonical name → version pinned by a Python lock file (uv.lock, poetry.lock, pdm.lock,
+    Pipfile.lock); None when the file cannot be read or parsed (the versions are then unknown,
+    never guessed)."""
+
+    def compute() -> dict[str, str] | None:
+        text = ctx.read_text(path)
+        if text is None:
+            return None
+        name = posixpath.basename(path)
+        if name == "Pipfile.lock":
+            return _pipfile_lock(text)
+        if name in ("uv.lock", "poetry.lock", "pdm.lock"):
+            return _toml_packages(text)
+        return None
+
+    return ctx.memo("locked-versions", path, compute)
+
+
+def yarn_flavour(ctx: RepoContext, directory: str) -> str:
+    """``berry`` (Yarn 2+) or ``classic`` for the project in ``directory``, from evidence: a
+    ``.yarnrc.yml``, the ``packageManager`` field, or the lock file's format."""
+    for parent in _self_and_parents(directory):
+        manifest = _json(ctx.read_text(posixpath.join(parent, "package.json")))
+        manager = manifest.get("packageManager") if isinstance(manifest, dict) else None
+        if isinstance(manager, str) and manager.startswith("yarn@"):
+            return "classic" if manager.startswith("yarn@1.") else "berry"
+        if posixpath.join(parent, ".yarnrc.yml") in ctx.paths:
+            return "berry"
+        lock = ctx.read_text(posixpath.join(parent, "yarn.lock"))
+        if lock is not None:
+            return "berry" if "__metadata:" in lock else "classic"
+    return "classic"
+
+
+def load_toml(text: str) -> dict[str, Any] | str:
+    """A TOML document, or the parser's message when it is invalid."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return str(exc)
+    except RecursionError:
+        return "document is nested too deeply"
+    return data
+
+
+def _toml_packages(text: str) -> dict[str, str] | None:
+    data = load_toml(text)
+    if isinstance(data, str):
+        return None
+    packages = data.get("package")
+    if not isinstance(packages, list):
+        return {}
+    versions: dict[str, str] = {}
+    for package in packages:
+        if not isinstance(package, dict):
+            continue
+        name, version = package.get("name"), package.get("version")
+        if isinstance(name, str) and isinstance(version, str):
+            versions.setdefault(canonicalize_name(name), version)
+    return versions
+
+
+def _pipfile_lock(text: str) -> dict[str, str] | None:
+    data = _json(text)
+    if not isinstance(data, dict):
+        return None
+    versions: dict[str, str] = {}
+    for section in ("default", "develop"):
+        entries = data.get(section)
+        if not isinstance(entries, dict):
+            continue
+        for name, entry in entries.items():
+            version = entry.get("version") if isinstance(entry, dict) else None
+            if isinstance(version, str):
+                versions.setdefault(canonicalize_name(name), version.lstrip("="))
+    return versions
+
+
+def _json(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _is_parent(parent: str, child: str) -> bool:
+    return parent == "" or child.startswith(parent + "/")
+
+
+def _self_and_parents(directory: str) -> list[str]:
+    out = [directory]
+    while directory:
+        directory = posixpath.dirname(directory)
+        out.append(directory)
+    return out

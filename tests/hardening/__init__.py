@@ -1,0 +1,1 @@
+"""Hardening: hostile repositories, property-based fuzzing, internal-error containment."""
