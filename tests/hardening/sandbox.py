@@ -105,7 +105,9 @@ class Run:
 
     args: tuple[str, ...]
     returncode: int
+    stdout_bytes: bytes
     stdout: str
+    """Decoded leniently; ``stdout_bytes`` is what was written."""
     stderr: str
     seconds: float
     max_rss_mb: float
@@ -189,10 +191,12 @@ class Sandbox:
         proc.returncode = os.waitstatus_to_exitcode(status)
         _kill_group(proc.pid)  # stray pool workers must not outlive a test
         accesses, sys_path = _read_log(self.directory, Path(log).name)
+        stdout = out_path.read_bytes()
         return Run(
             args=tuple(args),
             returncode=proc.returncode,
-            stdout=out_path.read_bytes().decode("utf-8", "replace"),
+            stdout_bytes=stdout,
+            stdout=stdout.decode("utf-8", "replace"),
             stderr=err_path.read_bytes().decode("utf-8", "replace"),
             seconds=seconds,
             max_rss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
@@ -236,6 +240,34 @@ def _read_log(directory: Path, prefix: str) -> tuple[tuple[Access, ...], tuple[s
     return tuple(accesses), tuple(sys_path)
 
 
+class _RealPaths:
+    """``os.path.realpath`` with a cache per directory: a walk 1,000 directories deep records
+    1,000 paths of 1,000 components, and resolving each from scratch is quadratic."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, str] = {"/": "/"}
+
+    def __call__(self, path: str) -> str:
+        pending: list[str] = []
+        current = path
+        while current not in self._cache:
+            pending.append(current)
+            parent = os.path.dirname(current)
+            if parent == current:  # a relative path: no cache applies
+                return os.path.realpath(path)
+            current = parent
+        resolved = self._cache[current]
+        for item in reversed(pending):
+            name = os.path.basename(item)
+            if name == "..":
+                resolved = os.path.dirname(resolved)
+            elif name and name != ".":
+                candidate = os.path.join(resolved, name)
+                resolved = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+            self._cache[item] = resolved
+        return resolved
+
+
 def _under(path: str, prefixes: Iterable[str]) -> bool:
     return any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
 
@@ -257,13 +289,14 @@ def escapes(run: Run, root: Path, sandbox: Sandbox) -> list[str]:
         )
     }
     system = ("/dev", "/proc", "/sys")
+    realpath = _RealPaths()
     problems: list[str] = []
     for access in run.accesses:
         if access.event in ("open", "os.listdir", "os.scandir"):
             if access.target.startswith("<unrecordable"):
                 problems.append(f"{access.event} {access.target}")
                 continue
-            real = os.path.realpath(access.target)
+            real = realpath(access.target)
             if _under(real, [real_root]) or _under(real, interpreter) or _under(real, system):
                 continue
             problems.append(f"{access.event} {access.target!r} (resolves to {real!r})")

@@ -21,7 +21,15 @@ from typing import Any
 
 import pytest
 
-from tests.hardening.hostile import CASES, PEAK_RSS_MB, WALL_SECONDS, Case, build_outside
+from tests.hardening.hostile import (
+    CASES,
+    DOCKERFILE,
+    PEAK_RSS_MB,
+    WALL_SECONDS,
+    Case,
+    build_outside,
+    write,
+)
 from tests.hardening.sandbox import Run, Sandbox, escapes
 
 PENDING_ANALYZERS: frozenset[str] = frozenset()
@@ -185,3 +193,31 @@ def test_every_case_has_an_expectation() -> None:
         if case.name in crash_only:
             continue
         assert case.notices or case.outcome or case.audited, case.name
+
+
+def test_undecodable_file_names_reach_every_output_format(tmp_path: Path) -> None:
+    """A directory name that is not UTF-8 (legal on Linux) must not crash any report format, on
+    standard output or with ``--output``, and what is written must be valid UTF-8."""
+    from cacheaudit.report import FORMATS
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    bad = os.fsencode(root) + b"/bad\xffname"
+    os.mkdir(bad)
+    with open(bad + b"/Dockerfile", "wb") as handle:
+        handle.write(DOCKERFILE.encode())
+    write(root, "requirements.txt", "flask\n")
+    sandbox = Sandbox(tmp_path / "sandbox")
+    failures = []
+    for name in FORMATS:
+        out = tmp_path / f"report.{name}"
+        for extra in ([], ["--output", str(out)]):
+            run = sandbox.run([str(root), "--format", name, *extra], timeout=WALL_SECONDS)
+            written = out.read_bytes() if extra and out.exists() else run.stdout_bytes
+            try:
+                written.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                failures.append(f"--format {name} {' '.join(extra)}: not UTF-8 ({exc})")
+            if run.returncode not in (0, 1):
+                failures.append(f"--format {name} {' '.join(extra)}: {run.describe()[-400:]}")
+    assert not failures, "\n".join(failures)

@@ -8,6 +8,7 @@ CA001 notice), so a crash fails the test with its traceback and its shrunk input
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -27,8 +28,21 @@ from cacheaudit.repo import RepoContext
 from tests.conftest import run_audit
 from tests.hardening import strategies as gen
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SCALE = float(os.environ.get("CACHEAUDIT_FUZZ_SCALE", "1"))
+"""Multiplies every example budget: ``CACHEAUDIT_FUZZ_SCALE=20 pytest tests/hardening`` hunts
+longer than CI can afford."""
+
+
+def budget(examples: int) -> settings:
+    return settings(
+        max_examples=max(1, int(examples * SCALE)),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+FAST = budget(150)
+SLOW = budget(60)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -285,7 +299,7 @@ def test_repository_results_do_not_depend_on_file_order(
     assert reverse == reference, "findings/installs/notices change with the file order"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@budget(25)
 @given(gen.repository())
 def test_full_audit_never_loses_the_run_and_is_repeatable(files: dict[str, str]) -> None:
     """Through ``audit`` (config, suppressions, scoring): no internal-error notice, and a

@@ -131,3 +131,23 @@ def test_large_reports_stay_under_the_comment_limit() -> None:
     assert text.count("<details>") == text.count("</details>")
     assert text.rstrip().endswith("</sub>")
     assert markdown.render(make_report(findings)) == text  # deterministic
+
+
+def test_code_spans_keep_their_text_and_cells_keep_their_shape() -> None:
+    finding = RULES["CA303"].finding(
+        Location("Dockerfile", 4),
+        "`RUN <<EOF pip install -r req.txt | tee log` runs before <b>COPY</b>",
+        subject="s",
+        fix=Fix("Use `a|b` <here>.", ""),
+    )
+    text = markdown.render(make_report([finding]))
+    [row] = table_rows(text, "| Severity | Rule | Where | Message |")
+    assert len(row) == 4
+    # Inside a code span HTML is shown as written; `|` is escaped only in table cells.
+    assert (
+        row[3]
+        == "`RUN <<EOF pip install -r req.txt \\| tee log` runs before &lt;b&gt;COPY&lt;/b&gt;"
+    )
+    block = text[text.index("<details>") :]
+    assert "`RUN <<EOF pip install -r req.txt | tee log` runs before &lt;b&gt;" in block
+    assert "<code>a|b</code> &lt;here&gt;." in block

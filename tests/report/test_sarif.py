@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cacheaudit.docs import rule_markdown
-from cacheaudit.model import Category, Report
+from cacheaudit.model import Category, Location, Report
 from cacheaudit.report import sarif
 from cacheaudit.rules import RULES
 from tests.report.conftest import (
@@ -220,3 +220,14 @@ def test_a_severity_override_changes_the_result_level_not_the_rule_default() -> 
     assert result["level"] == "error"
     rule = run["tool"]["driver"]["rules"][result["ruleIndex"]]
     assert rule["defaultConfiguration"]["level"] == sarif.LEVEL[RULES[finding.rule_id].severity]
+
+
+def test_an_internal_error_is_an_error_notification() -> None:
+    crash = RULES["CA001"].finding(
+        Location("Dockerfile", 1),
+        "internal error in the dockerfile analyzer on Dockerfile: ValueError: boom",
+        subject="internal-error:dockerfile",
+    )
+    [note] = run_of(make_report(notices=[crash]))["invocations"][0]["toolExecutionNotifications"]
+    assert note["level"] == "error"
+    assert note["message"]["text"].endswith("boom.")

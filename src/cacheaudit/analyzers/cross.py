@@ -44,7 +44,7 @@ from cacheaudit.parsing.lockfiles import (
     yarn_flavour,
 )
 from cacheaudit.parsing.shell import InstallCommand, find_installs, parse_exec_form, parse_script
-from cacheaudit.paths import glob_match
+from cacheaudit.paths import glob_match, normalize
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import RULES
 
@@ -170,8 +170,17 @@ def _is_constraint_input(site: Site, path: str) -> bool:
 
 
 def _same_file(path: str, written: str) -> bool:
-    written = written.strip().removeprefix("./")
-    return bool(written) and (path == written or path.endswith("/" + written))
+    """Whether repository path ``path`` is the file a command spells ``written`` (relative to a
+    working directory the site does not record, so the spelling's tail is compared)."""
+    written = posixpath.normpath(written.strip()) if written.strip() else ""
+    tail = written.lstrip("./") if written.startswith("../") else written
+    if not tail or tail == ".":
+        return False
+    return (
+        path == tail
+        or path.endswith("/" + tail)
+        or (written.startswith("../") and posixpath.basename(path) == posixpath.basename(tail))
+    )
 
 
 def _requirement_inputs(ctx: RepoContext, site: Site) -> tuple[list[str], list[str]]:
@@ -216,10 +225,30 @@ def _lockfile_not_used(ctx: RepoContext, sites: list[Site]) -> tuple[list[Findin
     return findings, ignored
 
 
+def _projects_installed(ctx: RepoContext, site: Site, installed: list[str]) -> list[str]:
+    """pyproject.toml files the site installs: named by the command (``pip install .``) or, in
+    CI, by a local line of an installed requirements file (``-e .``), which pip resolves from the
+    working directory (the checkout root)."""
+    found = _project_inputs(site)
+    if site.site.platform in CI_PLATFORMS and installed:
+        for parsed in reqs.resolve(ctx, installed).installed:
+            for req in parsed.requirements:
+                if not req.local or req.url:
+                    continue
+                target = re.sub(r"\[[^\]]*\]$", "", req.text.removeprefix("-e").strip())
+                base = normalize(target)
+                if base is None:
+                    continue
+                candidate = posixpath.join(base, "pyproject.toml") if base else "pyproject.toml"
+                if candidate in ctx.paths:
+                    found.append(candidate)
+    return list(dict.fromkeys(found))
+
+
 def _project_lock_ignored(ctx: RepoContext, site: Site) -> list[Finding]:
     findings = []
     installed, constraints = _requirement_inputs(ctx, site)
-    for pyproject in _project_inputs(site):
+    for pyproject in _projects_installed(ctx, site, installed):
         project = load_project(ctx, pyproject)
         if project is None or not project.valid or not project.dependencies:
             continue
@@ -397,7 +426,10 @@ def _node_lock_ignored(ctx: RepoContext, site: Site) -> list[Finding]:
                 _site_location(site),
                 message,
                 subject=f"{site.site.context} / {lock.path}",
-                fix=Fix("Install with npm ci.", _indented(ctx, site, "npm ci")),
+                fix=Fix(
+                    "Install with npm ci (same options).",
+                    _indented(ctx, site, _with_action(install, "ci")),
+                ),
             )
         ]
     if not others:
@@ -568,7 +600,7 @@ def _no_lockfile(ctx: RepoContext, sites: list[Site]) -> list[Finding]:
         )
         findings.append(
             RULES["CA403"].finding(
-                Location(pyproject, project.dependencies_line),
+                Location(pyproject, project.dependencies_line, project.dependencies_column),
                 message,
                 subject="no lock file",
                 fix=_lock_fix(project, installed_by),
@@ -721,6 +753,17 @@ def _site_lock(ctx: RepoContext, site: Site, tool: str) -> str | None:
     return None
 
 
+def _with_action(install: InstallCommand, action: str) -> str:
+    """The install's command text with its subcommand replaced (``npm install`` → ``npm ci``)."""
+    text = _short(install.command.text)
+    argv = install.command.argv
+    if len(argv) > 1 and argv[1] in ("install", "i", "add"):
+        match = re.search(rf"\b{re.escape(argv[1])}\b", text)
+        if match is not None:
+            return f"{text[: match.start()]}{action}{text[match.end() :]}"
+    return f"{install.tool} {action}"
+
+
 def _with_flag(install: InstallCommand, flag: str) -> str:
     text = _short(install.command.text)
     words = {"uv": "sync", "pipenv": "install", "yarn": "install"}
@@ -746,6 +789,8 @@ def _key_ignores_inputs(ctx: RepoContext, sites: list[Site]) -> list[Finding]:
             continue
         if any("$" in k or "{{" in k for k in keys):
             continue  # computed patterns: cannot be judged statically
+        if not _hashes_something(ctx, keys):
+            continue  # the key hashes nothing that exists: CA106/CA504 say so
         inputs = _effective_inputs(ctx, site)
         if not inputs:
             continue
@@ -769,6 +814,13 @@ def _key_ignores_inputs(ctx: RepoContext, sites: list[Site]) -> list[Finding]:
             )
         )
     return findings
+
+
+def _hashes_something(ctx: RepoContext, keys: tuple[str, ...]) -> bool:
+    def compute() -> bool:
+        return any(_covered(p, keys) for p in ctx.paths)
+
+    return ctx.memo("key-hashes-something", "\0".join(keys), compute)
 
 
 def _effective_inputs(ctx: RepoContext, site: Site) -> list[str]:
@@ -922,7 +974,7 @@ def _missing_inputs(ctx: RepoContext, sites: list[Site]) -> list[Finding]:
         for path in site.site.inputs:
             if path in ctx.paths or ctx.is_dir(path):
                 continue
-            if _covered(path, site.site.cache_key_inputs) or path in site.site.cache_key_inputs:
+            if path in {k.strip().removeprefix("./") for k in site.site.cache_key_inputs}:
                 continue  # the cache configuration names it too: its analyzer reports it
             if _produced_in(ctx, site.path, path):
                 continue

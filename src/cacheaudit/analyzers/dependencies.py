@@ -9,6 +9,7 @@ lives in :mod:`cacheaudit.analyzers.cross`, which shares the parses made here th
 
 from __future__ import annotations
 
+import difflib
 import posixpath
 import re
 from dataclasses import dataclass, replace
@@ -68,6 +69,10 @@ class Project:
     def dependencies_line(self) -> int:
         """The line to point at for the project's dependencies as a whole."""
         return self.dependencies[0].requirement.line if self.dependencies else 1
+
+    @property
+    def dependencies_column(self) -> int | None:
+        return self.dependencies[0].requirement.column if self.dependencies else None
 
 
 def analyze(ctx: RepoContext, file: SourceFile) -> Analysis:
@@ -203,23 +208,33 @@ def _missing_includes(ctx: RepoContext, parsed: reqs.RequirementsFile) -> list[F
 
 
 def closest_existing(ctx: RepoContext, missing: str) -> str | None:
-    """An existing file with the same name as ``missing``, nearest to it in the tree."""
+    """The file ``missing`` probably meant: one with the same name nearest to it in the tree,
+    else a similarly named file in the same directory (``tests.txt`` → ``test.txt``)."""
     name = posixpath.basename(missing)
-    candidates = [p for p in ctx.paths if posixpath.basename(p) == name]
-    if not candidates:
-        return None
-    home = posixpath.dirname(missing).split("/") if posixpath.dirname(missing) else []
+    directory = posixpath.dirname(missing)
+    same_name = [p for p in ctx.paths if posixpath.basename(p) == name]
+    if same_name:
+        home = directory.split("/") if directory else []
 
-    def distance(path: str) -> tuple[int, str]:
-        parts = posixpath.dirname(path).split("/") if posixpath.dirname(path) else []
-        common = 0
-        for a, b in zip(home, parts, strict=False):
-            if a != b:
-                break
-            common += 1
-        return (len(home) + len(parts) - 2 * common, path)
+        def distance(path: str) -> tuple[int, str]:
+            parent = posixpath.dirname(path)
+            parts = parent.split("/") if parent else []
+            common = 0
+            for a, b in zip(home, parts, strict=False):
+                if a != b:
+                    break
+                common += 1
+            return (len(home) + len(parts) - 2 * common, path)
 
-    return min(candidates, key=distance)
+        return min(same_name, key=distance)
+    extension = posixpath.splitext(name)[1]
+    siblings = sorted(
+        posixpath.basename(p)
+        for p in ctx.paths
+        if posixpath.dirname(p) == directory and posixpath.splitext(p)[1] == extension
+    )
+    close = difflib.get_close_matches(name, siblings, n=1, cutoff=0.8)
+    return posixpath.join(directory, close[0]) if close else None
 
 
 def _has_compiled_sibling(ctx: RepoContext, path: str) -> bool:

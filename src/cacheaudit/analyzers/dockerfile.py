@@ -137,6 +137,12 @@ class Var:
     """``ENV`` or ``ARG``."""
     stage: str
     name: str
+    at: int = 0
+    """The line inside the instruction where ``name`` is set (a continuation line)."""
+
+    @property
+    def where(self) -> str:
+        return f"{self.kind} at line {self.at or self.line}"
 
 
 @dataclass(frozen=True)
@@ -370,16 +376,25 @@ def _arg(stage: Stage, instruction: Instruction, global_args: dict[str, str | No
             value: str | None = default
         else:
             value = expand(default, stage.variables())
-        stage.args[name] = Var(value, instruction.line, "ARG", stage.key, name)
+        at = _key_line(instruction, name)
+        stage.args[name] = Var(value, instruction.line, "ARG", stage.key, name, at)
 
 
 def _env(stage: Stage, instruction: Instruction) -> None:
     variables = stage.variables()
     for name, raw in parse_key_values(instruction.args):
         value = expand(raw, variables)
-        stage.env[name] = Var(value, instruction.line, "ENV", stage.key, name)
+        at = _key_line(instruction, name)
+        stage.env[name] = Var(value, instruction.line, "ENV", stage.key, name, at)
         if value is not None:
             variables[name] = value
+
+
+def _key_line(instruction: Instruction, name: str) -> int:
+    for offset, line in enumerate(instruction.text.split("\n")):
+        if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line[4:] if offset == 0 else line):
+            return instruction.line + offset
+    return instruction.line
 
 
 def _user(stage: Stage, instruction: Instruction) -> None:
@@ -431,7 +446,7 @@ def _copy(
         dest.endswith("/")
         or dest in (".", "./")
         or len(raw_sources) > 1
-        or any(_is_glob(s) or s == "" or dc.ctx.is_dir(s, dc.build_context) for s in sources)
+        or any(_is_glob(s) or s == "" or _is_dir(dc.ctx, s, dc.build_context) for s in sources)
     )
     entry = CopyEntry(
         instruction=instruction,
@@ -482,8 +497,17 @@ def _run(dc: Context, stage: Stage, instruction: Instruction, ordinal: int, out:
     for tool, installs in by_tool.items():
         _cache_mount_rules(dc, run, tool, installs, out)
     for install in run.installs:
-        if install.downloads_from_registry or install.action == "update":
+        if _reads_manifests(install):
             stage.installed.add(install.cache_tool)
+
+
+def _reads_manifests(install: InstallCommand) -> bool:
+    """An install of the project's declared dependencies (from a requirements, manifest or lock
+    file), as opposed to a tool bootstrap such as ``pip install poetry``: installing these before
+    copying the source is the two-step pattern CA303 asks for."""
+    if install.requirement_files or install.local_targets or install.groups:
+        return True
+    return not install.packages and install.action not in ("update", "add")
 
 
 def _commands(instruction: Instruction) -> list[Command]:
@@ -592,7 +616,7 @@ def _expected(dc: Context, run: RunInfo, tool: str, install: InstallCommand) -> 
     for name in spec.dir_envs:
         if env.get(name):
             var = stage.var(name)
-            origin = f"{var.kind} at line {var.line}" if var else "set inline"
+            origin = var.where if var else "set inline"
             return Expected((_abs(env[name], stage.workdir),), user, f"{name} ({origin})")
         if name in stage.env and stage.env[name].value is None:
             return Expected((), user, name)
@@ -723,7 +747,7 @@ def _disabled_by(run: RunInfo, tool: str, installs: list[InstallCommand]) -> str
     if name is not None:
         var = run.stage.var(name)
         if var is not None:
-            where = f"{var.kind} at line {var.line}"
+            where = var.where
             if var.stage != run.stage.key:
                 where += f" in stage {var.stage}"
             return f"`{name}` ({where})"
@@ -913,9 +937,15 @@ def _finish_apt(dc: Context, out: Collected) -> None:
             )
         else:
             baked = not cleaned and run.stage.index in shipped
+            missing = [
+                d
+                for d, need in zip(APT_DIRS, APT_NEEDS, strict=True)
+                if not any(_covers(t, need) for t in targets)
+            ]
+            mounts = "mounts" if len(missing) > 1 else "mount"
             message = (
-                f"{run.where}: `{shown}` has no cache mounts on /var/cache/apt and "
-                "/var/lib/apt: every rebuild of this layer downloads the packages again"
+                f"{run.where}: `{shown}` has no cache {mounts} on {' and '.join(missing)}: every "
+                "rebuild of this layer downloads the packages again"
                 + (", and the package lists stay in the image." if baked else ".")
             )
             weight = 1.0 if baked else 0.5
@@ -1084,7 +1114,7 @@ def _check_reference(
         description = f"Point the {instruction.keyword} at {same_name[0]}, the file that exists."
     out.findings.append(
         RULES["CA504"].finding(
-            Location(dc.path, _line_of(dc, instruction, source)),
+            _source_location(dc, instruction, source),
             f"{stage.label}: the {what} {source} (line {instruction.line}) does not exist "
             f"(looked in {looked}): the build fails there.",
             subject=f"stage {stage.key} / {instruction.keyword} #{ordinal} / {source}",
@@ -1099,11 +1129,12 @@ def _relative_to(path: str, base: str) -> str | None:
     return path[len(base) + 1 :] if path.startswith(base + "/") else None
 
 
-def _line_of(dc: Context, instruction: Instruction, needle: str) -> int:
+def _source_location(dc: Context, instruction: Instruction, source: str) -> Location:
     for offset, line in enumerate(instruction.text.split("\n")):
-        if needle in line:
-            return instruction.line + offset
-    return instruction.line
+        column = line.find(source)
+        if column >= 0:
+            return Location(dc.path, instruction.line + offset, column + 1)
+    return Location(dc.path, instruction.line)
 
 
 # --- installs: inputs, paths in the image ------------------------------------------------------
@@ -1120,14 +1151,17 @@ def _downloads(dc: Context, run: RunInfo, install: InstallCommand) -> bool:
         return True
     if "--no-deps" in install.options or "--no-dependencies" in install.options:
         return False
-    repo_dir = _repo_dir(dc, run, install)
-    return any(_project_has_dependencies(dc, repo_dir, t) for t in install.local_targets)
+    workdir = _workdir_of(run, install)
+    for target in install.local_targets:
+        image_dir = _abs(target.split("[", 1)[0], workdir)
+        base = _repo_dir_of(dc, run, image_dir)
+        if base is None or _project_has_dependencies(dc, base):
+            return True
+    return False
 
 
-def _project_has_dependencies(dc: Context, repo_dir: str, target: str) -> bool:
-    base = normalize(target.split("[", 1)[0], repo_dir)
-    if base is None:
-        return True
+def _project_has_dependencies(dc: Context, base: str) -> bool:
+    """From the project's pyproject.toml; True when it cannot be told."""
     text = dc.ctx.read_text(posixpath.join(base, "pyproject.toml") if base else "pyproject.toml")
     if text is None:
         return True  # setup.py or unknown: assume it has dependencies
@@ -1191,7 +1225,7 @@ def _copied_from(dc: Context, entry: CopyEntry, source: str, image_path: str) ->
     if not image_path.startswith(prefix):
         return None
     rest = image_path[len(prefix) :]
-    if source == "" or dc.ctx.is_dir(source, dc.build_context):
+    if source == "" or _is_dir(dc.ctx, source, dc.build_context):
         candidate = _join(dc.build_context, source, rest)
         return candidate if candidate in dc.ctx.paths else None
     if _is_glob(source):
@@ -1204,24 +1238,29 @@ def _copied_from(dc: Context, entry: CopyEntry, source: str, image_path: str) ->
 
 def _repo_dir(dc: Context, run: RunInfo, install: InstallCommand) -> str:
     """The repository directory that plays the role of the install's working directory."""
-    workdir = _workdir_of(run, install)
+    found = _repo_dir_of(dc, run, _workdir_of(run, install))
+    return dc.build_context if found is None else found
+
+
+def _repo_dir_of(dc: Context, run: RunInfo, image_dir: str) -> str | None:
+    """The repository directory whose files were copied (or bind-mounted) into ``image_dir``."""
     for source, target in run.binds:
-        if posixpath.dirname(target) == workdir:
+        if posixpath.dirname(target) == image_dir:
             return posixpath.dirname(_join(dc.build_context, source))
     for entry in reversed(run.stage.copies):
         for source in entry.sources:
             if not entry.dest_is_dir:
-                if posixpath.dirname(entry.dest) == workdir:
+                if posixpath.dirname(entry.dest) == image_dir:
                     return posixpath.dirname(_join(dc.build_context, source))
                 continue
             dest = entry.dest.rstrip("/") or "/"
-            directory = source == "" or dc.ctx.is_dir(source, dc.build_context)
-            if directory and (workdir == dest or workdir.startswith(dest.rstrip("/") + "/")):
-                rest = workdir[len(dest) :].strip("/")
-                return _join(dc.build_context, source, rest)
-            if workdir == dest:
+            directory = source == "" or _is_dir(dc.ctx, source, dc.build_context)
+            inside = image_dir == dest or image_dir.startswith(dest.rstrip("/") + "/")
+            if directory and inside:
+                return _join(dc.build_context, source, image_dir[len(dest) :].strip("/"))
+            if image_dir == dest:
                 return posixpath.dirname(_join(dc.build_context, source))
-    return dc.build_context
+    return None
 
 
 def _join(*parts: str) -> str:
@@ -1291,10 +1330,18 @@ def _choose_context(ctx: RepoContext, parsed: ParsedDockerfile, candidates: tupl
     ]
 
     def score(base: str) -> int:
-        return sum(ctx.exists(s, base) or ctx.is_dir(s, base) for s in literal)
+        return sum(ctx.exists(s, base) or _is_dir(ctx, s, base) for s in literal)
 
     best = max(candidates, key=lambda c: (score(c), -candidates.index(c)))
     return best
+
+
+def _is_dir(ctx: RepoContext, path: str, base: str) -> bool:
+    """``ctx.is_dir`` scans every path; a Dockerfile asks about the same few many times."""
+    rel = normalize(path, base)
+    if rel is None:
+        return False
+    return ctx.memo("dockerfile:is-dir", rel, lambda: ctx.is_dir(rel))
 
 
 def _is_glob(path: str) -> bool:
@@ -1346,7 +1393,7 @@ def _fix_mount(
         run,
         add=[_mount_spec(tool, target, user)],
         drop_mounts=drop,
-        disabling=(tool, installs),
+        disabling=(tool, _same_tool(run, tool)),
         drop_commands=cleaners,
     )
     what = f"Mount a BuildKit cache on {target}"
@@ -1360,10 +1407,14 @@ def _fix_mount(
         what += "; stop deleting the cache, which would empty the mount"
     var = _env_disabler(run, tool)
     if var is not None:
-        what += f"; remove {var.name} from the {var.kind} at line {var.line}"
+        what += f"; remove {var.name} from the {var.where}"
     if tool == "uv" and "ENV UV_LINK_MODE=copy" in prelude:
         what += "; UV_LINK_MODE=copy avoids uv's hard-link warning across the mount"
     return Fix(what + ".", "\n".join([*prelude, text]))
+
+
+def _same_tool(run: RunInfo, tool: str) -> list[InstallCommand]:
+    return [i for i in run.installs if i.cache_tool == tool]
 
 
 def _hits(run: RunInfo, mount: Mount, expected: Expected) -> bool:
@@ -1394,14 +1445,14 @@ def _fix_defeated(
         snippet = _without_assignment(instruction, var.name, dc.escape) if instruction else ""
         action = "Rewrite" if snippet else "Delete"
         return Fix(
-            f"{action} the {var.kind} at line {var.line} ({owner.label}) so {var.name} is no "
+            f"{action} the {var.kind} at line {var.line} in {owner.label} so {var.name} is no "
             "longer set: with the cache mount, the cache never lands in the image anyway.",
             snippet,
         )
-    text = _rewrite_run(dc, run, disabling=(tool, installs), drop_commands=cleaners)
+    text = _rewrite_run(dc, run, disabling=(tool, _same_tool(run, tool)), drop_commands=cleaners)
     what = f"Let {tool} use the cache mount: drop what disables or deletes its cache"
     if var is not None:
-        what += f", and remove {var.name} from the {var.kind} at line {var.line}"
+        what += f", and remove {var.name} from the {var.where}"
     return Fix(what + ".", text)
 
 
@@ -1432,9 +1483,11 @@ def _rewrite_run(
     drop_mounts: Iterable[Mount] = (),
     disabling: tuple[str, list[InstallCommand]] | None = None,
     drop_commands: Iterable[Command] = (),
+    prefix: tuple[Command, str] | None = None,
 ) -> str:
     """The RUN rewritten in the file's own layout: cache mounts added or replaced, a tool's
-    cache-disabling flags and inline env assignments removed, commands dropped."""
+    cache-disabling flags and inline env assignments removed, commands dropped, and text put
+    in front of one command (``apt-get update && ``)."""
     instruction = run.instruction
     lines = instruction.text.split("\n")
     logical = instruction.logical_end_line - instruction.line + 1
@@ -1445,11 +1498,19 @@ def _rewrite_run(
             part = _drop_disablers(part, disabling[0], disabling[1], exec_form)
         for command in drop_commands:
             part = _drop_command(part, command)
+        if prefix is not None:
+            body = _command_regex(prefix[0])
+            match = re.search(body, part) if body else None
+            if match:
+                part = part[: match.start()] + prefix[1] + part[match.start() :]
+                prefix = None
         parts[index] = part
     head = parts[0]
     for mount in drop_mounts:
         head = re.sub(rf"[ \t]*--mount={re.escape(mount.text)}", "", head, count=1)
-    head = _insert_flags(_tidy(head, dc.escape), [f"--mount={m}" for m in add], dc.escape)
+    indent = _continuation_indent(lines[:logical])
+    flags = [f"--mount={m}" for m in add]
+    head = _insert_flags(_tidy(head, dc.escape), flags, dc.escape, indent)
     return f"{head}\n{parts[1]}" if parts[1] else head
 
 
@@ -1468,7 +1529,8 @@ def _drop_command(text: str, command: Command) -> str:
     body = _command_regex(command)
     if body is None:
         return text
-    for pattern in (_JOIN + body + _END, body + _JOIN):
+    alone = r"\n[ \t]*" + body + r"[ \t]*(?=\n|$)"  # a line of its own (heredoc scripts)
+    for pattern in (_JOIN + body + _END, body + _JOIN, alone):
         match = re.search(pattern, text)
         if match:
             return text[: match.start()] + text[match.end() :]
@@ -1512,7 +1574,7 @@ def _tidy(text: str, escape: str) -> str:
     return "\n".join(out)
 
 
-def _insert_flags(head: str, flags: list[str], escape: str) -> str:
+def _insert_flags(head: str, flags: list[str], escape: str, indent_as: str = "") -> str:
     if not flags:
         return head
     lines = head.split("\n")
@@ -1523,7 +1585,7 @@ def _insert_flags(head: str, flags: list[str], escape: str) -> str:
     joined = " ".join(flags)
     if len(lines) == 1 and len(first) + len(joined) + 1 <= MAX_LINE:
         return f"{first[:keyword_end]} {joined} {rest}".rstrip()
-    cont = _continuation_indent(lines)
+    cont = indent_as or _continuation_indent(lines)
     out = [f"{first[:keyword_end]} {flags[0]} {escape}"]
     out.extend(f"{cont}{flag} {escape}" for flag in flags[1:])
     if rest and rest != escape:
@@ -1535,11 +1597,13 @@ def _insert_flags(head: str, flags: list[str], escape: str) -> str:
 
 
 def _continuation_indent(lines: list[str]) -> str:
-    for line in lines[1:]:
-        stripped = line.lstrip()
-        if stripped and not stripped.startswith("#"):
-            return line[: len(line) - len(stripped)]
-    return "    "
+    """The shallowest indentation of the continuation lines (4 spaces when there are none)."""
+    indents = [
+        line[: len(line) - len(line.lstrip())]
+        for line in lines[1:]
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    return min(indents, key=len) if indents else "    "
 
 
 def _apt_cleanups(run: RunInfo) -> list[Command]:
@@ -1561,8 +1625,23 @@ def _fix_apt(dc: Context, run: RunInfo) -> Fix:
         for m in run.instruction.mounts
         if m.type == "cache" and (m.target or "").rstrip("/") in (*APT_DIRS, *APT_NEEDS)
     ]
+    first_install = next(
+        (i for i in run.installs if i.tool == "apt" and i.action == "install"), None
+    )
+    updates = any(i.tool == "apt" and i.action == "update" for i in run.installs)
     text = _rewrite_run(
-        dc, run, add=list(APT_MOUNTS), drop_mounts=existing, drop_commands=_apt_cleanups(run)
+        dc,
+        run,
+        add=list(APT_MOUNTS),
+        drop_mounts=existing,
+        drop_commands=_apt_cleanups(run),
+        # with the lists in a cache mount, the first build starts with none: refresh them here
+        prefix=None
+        if updates or first_install is None
+        else (
+            first_install.command,
+            "apt-get update && ",
+        ),
     )
     prelude = "" if run.stage.docker_clean_off else f"RUN {APT_KEEP}\n"
     return Fix(
@@ -1643,8 +1722,6 @@ def _fix_reorder(
     after: list[str] = []
     project_note = ""
     for run, install in victims:
-        if run.stage is not entry.stage:
-            continue
         inputs = _inputs(dc, run, install)
         for path in inputs:
             rel = _relative_to(path, dc.build_context)
@@ -1686,17 +1763,13 @@ def _fix_reorder(
 
 
 def _append_to_install(run: RunInfo, install: InstallCommand, flag: str) -> str:
-    lines = run.instruction.text.split("\n")
-    index = install.line - run.instruction.line
-    if not (0 <= index < len(lines)):
-        return run.instruction.text
-    line = lines[index]
-    action = install.action.split()[-1]
-    match = re.search(rf"(?<![\w-]){re.escape(action)}(?![\w-])", line)
+    """The RUN with ``flag`` added at the end of the install command."""
+    text = run.instruction.text
+    body = _command_regex(install.command)
+    match = re.search(body, text) if body else None
     if match is None:
-        return run.instruction.text
-    lines[index] = line[: match.end()] + f" {flag}" + line[match.end() :]
-    return "\n".join(lines)
+        return text
+    return text[: match.end()] + f" {flag}" + text[match.end() :]
 
 
 def _replace_targets(run: RunInfo, install: InstallCommand) -> str:
@@ -1714,7 +1787,8 @@ def _replace_targets(run: RunInfo, install: InstallCommand) -> str:
 def _no_deps(run: RunInfo, install: InstallCommand) -> str:
     target = install.local_targets[0] if install.local_targets else "."
     program = "uv pip install" if install.tool == "uv" else "pip install"
-    return f"RUN {program} --no-deps {target}"
+    editable = "-e " if {"-e", "--editable"} & set(install.options) else ""
+    return f"RUN {program} --no-deps {editable}{target}"
 
 
 # --- small helpers -----------------------------------------------------------------------------

@@ -119,8 +119,9 @@ KNOWN_ACTIONS: dict[str, ActionSpec] = {
         VersionFloor(4, ((4, (4, 2, 0)),), 5, True, "actions/setup-node@v4"),
         cache_input="cache",
     ),
-    "astral-sh/setup-uv": ActionSpec("setup-uv", cache_input="enable-cache",
-                                     cache_default_on_from=5),
+    "astral-sh/setup-uv": ActionSpec(
+        "setup-uv", cache_input="enable-cache", cache_default_on_from=5
+    ),
     "hynek/setup-cached-uv": ActionSpec("setup-uv", cache_default_on_from=1),
     "pdm-project/setup-pdm": ActionSpec("setup-pdm", cache_input="cache"),
     "pre-commit/action": ActionSpec("pre-commit", cache_default_on_from=1),
@@ -140,14 +141,18 @@ KNOWN_ACTIONS: dict[str, ActionSpec] = {
     "actions/setup-java": ActionSpec("other-cache", cache_input="cache"),
     "actions/setup-dotnet": ActionSpec("other-cache", cache_input="cache"),
     "ruby/setup-ruby": ActionSpec("other-cache", cache_input="bundler-cache"),
-    "swatinem/rust-cache": ActionSpec("other-cache", cache_default_on_from=0,
-                                      opt_out_input="lookup-only"),
-    "oven-sh/setup-bun": ActionSpec("other-cache", cache_default_on_from=0,
-                                    opt_out_input="no-cache"),
-    "gradle/actions/setup-gradle": ActionSpec("other-cache", cache_default_on_from=0,
-                                              opt_out_input="cache-disabled"),
-    "actions-rust-lang/setup-rust-toolchain": ActionSpec("other-cache", cache_input="cache",
-                                                         cache_default_on_from=0),
+    "swatinem/rust-cache": ActionSpec(
+        "other-cache", cache_default_on_from=0, opt_out_input="lookup-only"
+    ),
+    "oven-sh/setup-bun": ActionSpec(
+        "other-cache", cache_default_on_from=0, opt_out_input="no-cache"
+    ),
+    "gradle/actions/setup-gradle": ActionSpec(
+        "other-cache", cache_default_on_from=0, opt_out_input="cache-disabled"
+    ),
+    "actions-rust-lang/setup-rust-toolchain": ActionSpec(
+        "other-cache", cache_input="cache", cache_default_on_from=0
+    ),
     "jdx/mise-action": ActionSpec("other-cache", cache_input="cache", cache_default_on_from=0),
 }
 """Keyed by lower-case ``owner/repo[/path]``."""
@@ -277,3 +282,28 @@ EPHEMERAL_THIRD_PARTY = re.compile(
     r"(blacksmith|buildjet|depot|namespace-profile|warp|ubicloud|runs-on)[\w=,./-]*", re.I
 )
 """Third-party hosted runners: fresh machines each job, so caching matters as on GitHub's."""
+
+RUNNER_CONFIG_FILES: dict[str, tuple[str, ...]] = {
+    "tox": ("tox.ini", "tox.toml"),
+    "nox": ("noxfile.py",),
+    "pre-commit": (".pre-commit-config.yaml",),
+    "hatch": ("hatch.toml", "pyproject.toml"),
+}
+"""Files that decide what an environment runner installs: what its cache key should hash."""
+
+CACHE_DIR_COMMANDS: dict[tuple[str, ...], str] = {
+    ("pip", "cache", "dir"): "pip", ("pip3", "cache", "dir"): "pip",
+    ("python", "-m", "pip", "cache", "dir"): "pip", ("python3", "-m", "pip", "cache", "dir"): "pip",
+    ("yarn", "cache", "dir"): "yarn", ("yarn", "config", "get", "cacheFolder"): "yarn",
+    ("npm", "config", "get", "cache"): "npm", ("pnpm", "store", "path"): "pnpm",
+    ("uv", "cache", "dir"): "uv", ("poetry", "config", "cache-dir"): "poetry",
+    ("pdm", "config", "cache_dir"): "pdm",
+}  # fmt: skip
+"""Commands that print a tool's cache directory: the documented idiom writes their output to
+``$GITHUB_OUTPUT`` (or ``::set-output``) and caches ``steps.<id>.outputs.<name>``."""
+
+RUNNER_HOMES: tuple[str, ...] = (
+    "$HOME", "${HOME}", "%USERPROFILE%", "$env:USERPROFILE", "/home/runner", "/Users/runner",
+    "C:/Users/runneradmin", "/github/home",
+)  # fmt: skip
+"""Ways a cache path spells the runner user's home (``/github/home`` in container jobs)."""

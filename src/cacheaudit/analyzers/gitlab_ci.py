@@ -26,8 +26,7 @@ import posixpath
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Union
+from dataclasses import dataclass, field, replace
 
 from cacheaudit.analyzers.gitlab_resolve import (
     CacheSpec,
@@ -35,8 +34,9 @@ from cacheaudit.analyzers.gitlab_resolve import (
     Origin,
     Pipeline,
     Value,
-    closest_paths,
+    Variable,
     flatten,
+    missing_file_fix,
     resolve,
     truthy,
 )
@@ -87,31 +87,55 @@ class ToolCache:
     """A command fixes add to ``before_script`` instead of a variable (pnpm's documented way)."""
 
 
+def _tool(
+    tool: str,
+    env: tuple[str, ...],
+    home: str,
+    project_dir: str,
+    names: str,
+    family: str,
+    *,
+    flags: tuple[str, ...] = (),
+    config_keys: tuple[str, ...] = (),
+    xdg: str | None = None,
+    fix_command: str | None = None,
+) -> ToolCache:
+    return ToolCache(
+        tool, env, flags, config_keys, xdg, home, project_dir, re.compile(names), family,
+        fix_command,
+    )  # fmt: skip
+
+
 TOOLS: dict[str, ToolCache] = {
     t.tool: t
     for t in (
-        ToolCache("pip", ("PIP_CACHE_DIR",), ("--cache-dir",), ("global.cache-dir", "user.cache-dir",
-                  "site.cache-dir", "cache-dir"), "pip", ".cache/pip", ".cache/pip",
-                  re.compile(r"(^|[._-])pip([._-]|$)"), "python"),
-        ToolCache("uv", ("UV_CACHE_DIR",), ("--cache-dir",), (), "uv", ".cache/uv", ".cache/uv",
-                  re.compile(r"^\.?uv([._-]cache)?$|(^|[._-])uv[._-]cache"), "python"),
-        ToolCache("poetry", ("POETRY_CACHE_DIR",), (), ("cache-dir",), "pypoetry",
-                  ".cache/pypoetry", ".cache/pypoetry", re.compile(r"poetry"), "python"),
-        ToolCache("pdm", ("PDM_CACHE_DIR",), (), ("cache_dir", "cache-dir"), "pdm", ".cache/pdm",
-                  ".cache/pdm", re.compile(r"(^|[._-])pdm([._-]|$)"), "python"),
-        ToolCache("pre-commit", ("PRE_COMMIT_HOME",), (), (), "pre-commit", ".cache/pre-commit",
-                  ".cache/pre-commit", re.compile(r"pre-?commit"), "python"),
-        ToolCache("npm", ("npm_config_cache", "NPM_CONFIG_CACHE"), ("--cache",), ("cache",), None,
-                  ".npm", ".npm", re.compile(r"(^|[._-])npm([._-]|$)"), "node"),
-        ToolCache("yarn", ("YARN_CACHE_FOLDER",), ("--cache-folder",), ("cache-folder",), "yarn",
-                  ".cache/yarn", ".yarn-cache", re.compile(r"yarn"), "node"),
-        ToolCache("pnpm", ("npm_config_store_dir", "pnpm_config_store_dir"), ("--store-dir",),
-                  ("store-dir",), None, ".local/share/pnpm/store", ".pnpm-store",
-                  re.compile(r"pnpm"), "node", "pnpm config set store-dir .pnpm-store"),
-        ToolCache("conda", ("CONDA_PKGS_DIRS",), (), (), None, "/opt/conda/pkgs", ".conda/pkgs",
-                  re.compile(r"conda|^pkgs$"), "conda"),
+        _tool("pip", ("PIP_CACHE_DIR",), ".cache/pip", ".cache/pip", r"(^|[._-])pip([._-]|$)",
+              "python", flags=("--cache-dir",), xdg="pip",
+              config_keys=("global.cache-dir", "user.cache-dir", "site.cache-dir", "cache-dir")),
+        _tool("uv", ("UV_CACHE_DIR",), ".cache/uv", ".cache/uv",
+              r"^\.?uv([._-]cache)?$|(^|[._-])uv[._-]cache", "python", flags=("--cache-dir",),
+              xdg="uv"),
+        _tool("poetry", ("POETRY_CACHE_DIR",), ".cache/pypoetry", ".cache/pypoetry", r"poetry",
+              "python", config_keys=("cache-dir",), xdg="pypoetry"),
+        _tool("pdm", ("PDM_CACHE_DIR",), ".cache/pdm", ".cache/pdm", r"(^|[._-])pdm([._-]|$)",
+              "python", config_keys=("cache_dir", "cache-dir"), xdg="pdm"),
+        _tool("pre-commit", ("PRE_COMMIT_HOME",), ".cache/pre-commit", ".cache/pre-commit",
+              r"pre-?commit", "python", xdg="pre-commit"),
+        _tool("npm", ("npm_config_cache", "NPM_CONFIG_CACHE"), ".npm", ".npm",
+              r"(^|[._-])npm([._-]|$)", "node", flags=("--cache",), config_keys=("cache",)),
+        _tool("yarn", ("YARN_CACHE_FOLDER",), ".cache/yarn", ".yarn-cache", r"yarn", "node",
+              flags=("--cache-folder",), config_keys=("cache-folder",), xdg="yarn"),
+        _tool("pnpm", ("npm_config_store_dir", "pnpm_config_store_dir"), ".local/share/pnpm/store",
+              ".pnpm-store", r"pnpm", "node", flags=("--store-dir",), config_keys=("store-dir",),
+              fix_command="pnpm config set store-dir .pnpm-store"),
+        _tool("conda", ("CONDA_PKGS_DIRS",), "/opt/conda/pkgs", ".conda/pkgs", r"conda|^pkgs$",
+              "conda"),
     )
 }  # fmt: skip
+"""Where each installer's download cache goes and how a job moves it into the project.
+Sources: pip "Caching", uv "Caching", Poetry/PDM configuration, npm ``cache`` config, Yarn
+classic ``cache-folder``, pnpm ``store-dir`` (pnpm.io "Continuous Integration", GitLab CI),
+GitLab "Caching in GitLab CI/CD" examples."""
 
 CONFIG_PROGRAMS: dict[str, str] = {
     "pip": "pip", "pip3": "pip", "npm": "npm", "yarn": "yarn", "pnpm": "pnpm",
@@ -120,7 +144,7 @@ CONFIG_PROGRAMS: dict[str, str] = {
 """Programs whose ``config`` subcommand can move the cache (program → tool)."""
 
 ENV_DIRS: dict[str, re.Pattern[str]] = {
-    "python": re.compile(r"^\.?venv[\w.-]*$|^\.?virtualenvs?$|^\.tox$|^\.nox$|^site-packages$|^\.?env$"),
+    "python": re.compile(r"^\.?venv[\w.-]*$|^\.?virtualenvs?$|^\.tox$|^\.nox$"),
     "node": re.compile(r"^node_modules$"),
     "conda": re.compile(r"^\.?conda[\w.-]*$|^envs$"),
 }  # fmt: skip
@@ -153,28 +177,31 @@ Message = Callable[[str], str]
 def analyze(ctx: RepoContext, file: SourceFile) -> Analysis:
     """Audit the pipeline rooted at ``file`` (and its child pipelines), unless another CI file
     includes it: then it is audited as part of that pipeline."""
-    if file.path in _covered_elsewhere(ctx, file.path):
+    if file.path != ROOT_FILE and file.path in _covered_elsewhere(ctx, file.path):
         return Analysis()
     findings: list[Finding] = []
     installs: list[InstallSite] = []
-    for root in _pipeline_roots(ctx, file.path):
+    for root, forwarded in _pipeline_roots(ctx, file.path).items():
         pipeline = resolve(ctx, root)
-        found, sites = _Audit(ctx, pipeline).run()
+        found, sites = _Audit(ctx, pipeline, forwarded).run()
         findings.extend(found)
         installs.extend(sites)
     return Analysis(findings, installs)
 
 
-def _pipeline_roots(ctx: RepoContext, root: str) -> list[str]:
-    """``root`` and the local child pipelines its trigger jobs start, recursively."""
-    roots = [root]
-    index = 0
-    while index < len(roots) and len(roots) < 50:
-        for job in resolve(ctx, roots[index]).jobs:
+def _pipeline_roots(ctx: RepoContext, root: str) -> dict[str, dict[str, Variable]]:
+    """``root`` and the local child pipelines its trigger jobs start (recursively), each with
+    the variables its trigger job forwards to it (``trigger:forward:yaml_variables``, on by
+    default)."""
+    roots: dict[str, dict[str, Variable]] = {root: {}}
+    pending = [root]
+    while pending and len(roots) < 50:
+        parent = pending.pop(0)
+        for job in resolve(ctx, parent).jobs:
             for child in job.trigger_includes:
                 if child not in roots and child in ctx.paths:
-                    roots.append(child)
-        index += 1
+                    roots[child] = {**roots[parent], **job.variables}
+                    pending.append(child)
     return roots
 
 
@@ -205,6 +232,8 @@ class EnvVar:
     location: Location | None
     source: str
     """``variables`` (the YAML), ``export``, ``inline`` (``A=b cmd``) or ``config``."""
+    owner: str = ""
+    """Template, job or script file where it is set (for stable finding subjects)."""
 
 
 @dataclass(frozen=True)
@@ -234,10 +263,7 @@ class _Shell:
 
 def job_steps(ctx: RepoContext, job: Job) -> list[Step]:
     """Every command the job runs, in order, with its environment and working directory."""
-    base = {
-        name: EnvVar(var.value, var.expand, var.origin.location, "variables")
-        for name, var in job.variables.items()
-    }
+    base = yaml_env(job)
     steps: list[Step] = []
     shell = _Shell(dict(base))
     in_after = False
@@ -264,14 +290,14 @@ def _walk(
         env = dict(shell.env)
         location = Location(path, cmd.line)
         for name, value in cmd.env:
-            env[name] = EnvVar(value, True, location, "inline")
+            env[name] = EnvVar(value, True, location, "inline", owner)
         steps.append(Step(cmd, path, owner, section, env, shell.workdir))
         if not cmd.argv:  # `A=b` alone: a shell variable; exported only if it already was
             for name, value in cmd.env:
                 if name in shell.env:
-                    shell.env[name] = EnvVar(value, True, location, "export")
+                    shell.env[name] = EnvVar(value, True, location, "export", owner)
             continue
-        _update_shell(cmd, location, shell)
+        _update_shell(cmd, location, owner, shell)
         script = _script_file(ctx, cmd, shell.workdir)
         if script is not None and depth < MAX_SCRIPT_DEPTH:
             text = ctx.read_text(script)
@@ -281,7 +307,8 @@ def _walk(
                 _walk(ctx, parse_script(text), script, script, section, inner, steps, depth + 1)
 
 
-def _update_shell(cmd: Command, location: Location, shell: _Shell) -> None:
+def _update_shell(cmd: Command, location: Location, owner: str, shell: _Shell) -> None:
+    """Follow what a command changes for the commands after it."""
     argv, program = cmd.argv, cmd.program
     if program == "cd":
         shell.workdir = _chdir(shell, argv[1:])
@@ -294,7 +321,14 @@ def _update_shell(cmd: Command, location: Location, shell: _Shell) -> None:
         for word in argv[1:]:
             name, sep, value = word.partition("=")
             if sep and re.fullmatch(r"[A-Za-z_]\w*", name):
-                shell.env[name] = EnvVar(value, True, location, "export")
+                shell.env[name] = EnvVar(value, True, location, "export", owner)
+    elif program in ("source", ".") and len(argv) > 1 and argv[1].endswith("/bin/activate"):
+        venv = normalize(argv[1][: -len("/bin/activate")], shell.workdir or "")
+        if venv is not None and shell.workdir is not None:
+            value = f"$CI_PROJECT_DIR/{venv}"
+            shell.env["VIRTUAL_ENV"] = EnvVar(value, True, location, "export", owner)
+    elif program == "deactivate":
+        shell.env.pop("VIRTUAL_ENV", None)
     elif program == "unset":
         for word in argv[1:]:
             shell.env.pop(word, None)
@@ -302,7 +336,7 @@ def _update_shell(cmd: Command, location: Location, shell: _Shell) -> None:
         setting = _config_setting(cmd)
         if setting is not None:
             tool, value = setting
-            shell.env[f"@{tool}"] = EnvVar(value, True, location, "config")
+            shell.env[f"@{tool}"] = EnvVar(value, True, location, "config", owner)
 
 
 def _chdir(shell: _Shell, args: tuple[str, ...]) -> str | None:
@@ -370,7 +404,12 @@ def _script_file(ctx: RepoContext, cmd: Command, workdir: str | None) -> str | N
 
 # --- variables and paths --------------------------------------------------------------------
 
-_VAR = re.compile(r"\$\$|\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)|\$\(\s*pwd\s*\)|`pwd`")
+_VAR = re.compile(
+    r"\$\$|\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)|(\$\(\s*pwd\s*\)|`pwd`)"
+    r"|\$\{[^}]*\}|\$\([^)]*\)|\$\[\[.*?\]\]"
+)
+"""``$$``, ``${NAME}``, ``$NAME``, ``$(pwd)``; other ``${...}``/``$(...)`` forms and
+``$[[ inputs.x ]]`` interpolation are unknown."""
 
 
 @dataclass(frozen=True)
@@ -395,8 +434,10 @@ class _Scope:
         var = self.env.get(name)
         if var is None or var.value is None:
             return "~" if name == "HOME" else None
-        if not var.expand or depth > 8:
+        if not var.expand:
             return var.value
+        if depth > 8:
+            return None  # variables that refer to each other
         return self.expand(var.value, depth + 1, keep)
 
     def expand(self, text: str, depth: int = 0, keep: bool = False) -> str | None:
@@ -409,8 +450,8 @@ class _Scope:
             whole = match.group(0)
             if whole == "$$":
                 return "$"
-            name = match.group(1) or match.group(2) or "PWD"
-            value = self.lookup(name, depth, keep)
+            name = match.group(1) or match.group(2) or ("PWD" if match.group(3) else None)
+            value = self.lookup(name, depth, keep) if name else None
             if value is None:
                 unknown = True
                 return whole
@@ -608,6 +649,50 @@ def meant_for(path: CachePath, spec: ToolCache) -> bool:
     return any(spec.names.search(part) for part in tail) or "/".join(parts[-2:]) == spec.home
 
 
+def env_target(job: Job, step: Step, install: InstallCommand) -> str | None:
+    """The project directory an install puts packages into (a virtualenv, node_modules), or
+    None for the system site-packages or anywhere outside the project."""
+    if step.workdir is None:
+        return None
+    scope = _Scope(job, step.env, step.workdir)
+
+    def env_dir(name: str) -> str | None:
+        value = scope.lookup(name, 0, False)
+        place = _place(value, step.workdir) if value is not None else None
+        return place.rel if place is not None and place.kind == "project" else None
+
+    def flag(name: str) -> bool:
+        value = scope.lookup(name, 0, False) or ""
+        return value.strip().lower() in ("1", "true", "yes", "on")
+
+    local = posixpath.join(step.workdir, ".venv") if step.workdir else ".venv"
+    tool, argv = install.tool, install.command.argv
+    if tool == "pip":
+        first = argv[0] if argv else ""
+        if "/bin/" in first and not first.startswith("/"):
+            return normalize(first.split("/bin/")[0], step.workdir)
+        return env_dir("VIRTUAL_ENV")
+    if tool == "uv":
+        if install.action == "sync":
+            return env_dir("UV_PROJECT_ENVIRONMENT") or local
+        if install.action.startswith("pip") and "--system" not in argv:
+            return env_dir("VIRTUAL_ENV") or local
+        return None
+    if tool == "poetry":
+        return local if flag("POETRY_VIRTUALENVS_IN_PROJECT") else env_dir("VIRTUAL_ENV")
+    if tool == "pipenv":
+        return local if flag("PIPENV_VENV_IN_PROJECT") else None
+    if tool == "pdm":
+        return local
+    if tool in ("tox", "nox"):
+        return posixpath.join(step.workdir, f".{tool}") if step.workdir else f".{tool}"
+    if tool in ("npm", "yarn", "pnpm"):
+        if tool == "npm" and install.action == "ci":
+            return None  # npm ci deletes node_modules first
+        return posixpath.join(step.workdir, "node_modules") if step.workdir else "node_modules"
+    return None
+
+
 def is_env_dir(path: CachePath, family: str) -> bool:
     pattern = ENV_DIRS.get(family)
     if pattern is None or path.place.kind != "project":
@@ -615,8 +700,9 @@ def is_env_dir(path: CachePath, family: str) -> bool:
     return any(pattern.match(part) for part in _components(path.place.rel))
 
 
-def job_caches(job: Job, env: dict[str, EnvVar]) -> list[JobCache]:
-    scope = _Scope(job, env, "")
+def job_caches(job: Job) -> list[JobCache]:
+    """The job's caches with their paths expanded (GitLab expands variables in them)."""
+    scope = _Scope(job, yaml_env(job), "")
     out = []
     for spec in job.caches:
         paths = []
@@ -627,12 +713,18 @@ def job_caches(job: Job, env: dict[str, EnvVar]) -> list[JobCache]:
     return out
 
 
+def yaml_env(job: Job) -> dict[str, EnvVar]:
+    """The job's variables as its shell starts with them."""
+    return {
+        name: EnvVar(var.value, var.expand, var.origin.location, "variables", var.origin.owner)
+        for name, var in job.variables.items()
+    }
+
+
 def key_identity(job: Job, spec: CacheSpec) -> str | None:
     """What the cache key is, for comparing caches of different jobs; None when unknowable."""
     key = spec.key
-    scope = _Scope(
-        job, {n: EnvVar(v.value, v.expand, None, "variables") for n, v in job.variables.items()}, ""
-    )
+    scope = _Scope(job, yaml_env(job), "")
     if key is None:
         return "default"
     text = key.text
@@ -657,9 +749,7 @@ def constant_key(job: Job, spec: CacheSpec) -> str | None:
     text = key.text
     if text is None:
         return None
-    variables = {n: EnvVar(v.value, v.expand, None, "variables") for n, v in job.variables.items()}
-    scope = _Scope(job, variables, "")
-    expanded = scope.expand(text, keep=True)
+    expanded = _Scope(job, yaml_env(job), "").expand(text, keep=True)
     if expanded is None:
         return None
     leftover = [m.group(1) or m.group(2) for m in _VAR.finditer(expanded) if m.group(0) != "$$"]
@@ -697,7 +787,11 @@ class _Facts:
 class _Audit:
     ctx: RepoContext
     pipeline: Pipeline
+    forwarded: dict[str, Variable] = field(default_factory=dict)
+    """Variables a parent pipeline's trigger job passes to this (child) pipeline."""
     hits: dict[tuple[str, str, int, int, str], _Hit] = field(default_factory=dict)
+    more: dict[tuple[str, Location, str], dict[str, tuple[int, str]]] = field(default_factory=dict)
+    """CA201: per finding and job, how many more installs of the tool run uncached, and why."""
     sites: list[InstallSite] = field(default_factory=list)
 
     def run(self) -> tuple[list[Finding], list[InstallSite]]:
@@ -710,12 +804,13 @@ class _Audit:
             self.judge_builds(fact)
         self.judge_policies(facts)
         findings = list(self.pipeline.notices)
+        parallel = {j.name: j.parallel for j in self.pipeline.jobs}
         for hit in self.hits.values():
             jobs = list(dict.fromkeys(hit.jobs))
             findings.append(
                 RULES[hit.rule].finding(
                     hit.location,
-                    hit.message(_jobs_phrase(jobs, self.pipeline)),
+                    hit.message(_jobs_phrase(jobs, parallel)),
                     subject=hit.subject,
                     fix=hit.fix,
                     weight=hit.weight,
@@ -741,12 +836,10 @@ class _Audit:
     # -- facts --
 
     def facts(self, job: Job) -> _Facts:
+        if self.forwarded:
+            job = replace(job, variables={**self.forwarded, **job.variables})
         steps = job_steps(self.ctx, job)
-        base_env = {
-            n: EnvVar(v.value, v.expand, v.origin.location, "variables")
-            for n, v in job.variables.items()
-        }
-        caches = job_caches(job, base_env)
+        caches = job_caches(job)
         installs = []
         counter: Counter[tuple[str, str, str]] = Counter()
         for step in steps:
@@ -756,10 +849,13 @@ class _Audit:
                 slot = (step.owner, step.section, install.tool)
                 counter[slot] += 1
                 installs.append((step, install, counter[slot]))
-        unresolved_default = (
-            bool(self.pipeline.unfetched) and job.cache_state == "none"
-        )  # an unfetched include may define `default: cache`
-        known = not job.problems and not unresolved_default
+        # an include that cannot be read may define `default: cache` for this job
+        unseen_default = (
+            bool(self.pipeline.unfetched)
+            and job.cache_state == "none"
+            and job.inherits_default("cache")
+        )
+        known = not job.problems and not unseen_default
         return _Facts(job, steps, caches, installs, known)
 
     def downloads(self, install: InstallCommand, step: Step) -> bool:
@@ -790,13 +886,13 @@ class _Audit:
                 continue
             place = cache_dir(self.ctx, fact.job, step, install)
             covering = next((c for c in fact.caches if c.covers(place)), None)
-            if covering is None and not (install.tool == "npm" and install.action == "ci"):
-                # an installed environment (.venv, node_modules) spares the downloads too;
-                # `npm ci` deletes node_modules first, so not for it
-                covering = next(
-                    (c for c in fact.caches if any(is_env_dir(p, spec.family) for p in c.paths)),
-                    None,
-                )
+            if covering is None:
+                # a cached environment the install goes into (.venv, node_modules) spares the
+                # downloads too
+                target = env_target(fact.job, step, install)
+                if target is not None:
+                    where = Place("project", target)
+                    covering = next((c for c in fact.caches if c.covers(where)), None)
             cached: bool | None = True if covering is not None else None
             if covering is None and fact.known and place.kind != "unknown":
                 cached = False
@@ -867,35 +963,57 @@ class _Audit:
     ) -> None:
         job = fact.job
         command = _short(install.command.text)
-        what = f"`{command}`"
-        if others:
-            what += f" (and {others} more {spec.tool} install{'s' if others > 1 else ''})"
-        if job.cache_state == "disabled":
-            line = job.cache_keyword.line if job.cache_keyword else 0
-            reason = f"`cache: []` (line {line} of {job.cache_keyword.path if job.cache_keyword else ''}) turns the default cache off"
+        location = Location(step.path, step.command.line, _column(self.ctx, step))
+        subject = f"{step.owner} / {step.section} / {install.tool} install #{ordinal}"
+        if job.cache_state == "disabled" and job.cache_keyword is not None:
+            where = f"{job.cache_keyword.path}:{job.cache_keyword.line}"
+            reason = f"its `cache: []` ({where}) turns the default cache off"
         elif not fact.caches:
-            reason = "no cache is configured for it" + (
-                " (nor in `default:`)" if job.cache_state == "none" else ""
-            )
+            default = self.pipeline.default_cache
+            if (
+                job.cache_state == "none"
+                and default is not None
+                and not job.inherits_default("cache")
+            ):
+                reason = (
+                    "it has no cache: its `inherit: default` keeps out the default cache "
+                    f"({default.path}:{default.line})"
+                )
+            else:
+                reason = "no cache is configured for it"
         else:
             shown = ", ".join(f"`{p.raw}`" for c in fact.caches for p in c.paths) or "its cache"
             reason = f"its cache ({shown}) does not hold {spec.tool}'s downloads"
         if install.no_cache:
             reason += f", and `{command}` turns {spec.tool}'s own cache off"
         place = cache_dir(self.ctx, job, step, install)
-        where = f" ({spec.tool} writes to {place.shown})" if place.shown else ""
+        where = f" ({spec.tool}'s cache is at {place.shown})" if place.shown else ""
+        # jobs sharing this line may differ in why nothing is cached and in how many more
+        # installs they run: say what they have in common
+        details = self.more.setdefault(("CA201", location, subject), {})
+        details[job.name] = (others, reason)
 
         def message(jobs: str) -> str:
+            what = f"`{command}`"
+            counts = {n for n, _ in details.values()}
+            if len(counts) == 1 and (n := counts.pop()):
+                what += f" (and {n} more {spec.tool} install{'s' if n > 1 else ''})"
+            reasons = {r for _, r in details.values()}
+            why = (
+                reasons.pop()
+                if len(reasons) == 1
+                else f"none of their caches holds {spec.tool}'s downloads"
+            )
             return (
                 f"{_cap(jobs)} {_verb(jobs, 'installs', 'install')} "
-                f"from the registry with {what} but {reason}{where}, so every run "
-                "downloads every package again."
+                f"from the registry with {what} but {why}, so every run downloads every "
+                f"package again{where}."
             )
 
         self.hit(
             "CA201",
-            Location(step.path, step.command.line, _column(self.ctx, step)),
-            f"{step.owner} / {step.section} / {install.tool} install #{ordinal}",
+            location,
+            subject,
             job.name,
             message,
             self.cache_fix(fact, step, install, spec),
@@ -904,6 +1022,8 @@ class _Audit:
     def empty_cache(self, fact: _Facts, spec: ToolCache, place: Place, path: CachePath) -> None:
         if place.kind not in ("project", "outside"):
             return
+        if place.kind == "outside" and (self.pipeline.unfetched or fact.job.problems):
+            return  # the variable that moves the cache may be set where we cannot look
         if place.kind == "project" and _path_covers(path.place.rel, place.rel):
             return
         target = path.place.rel if path.place.kind == "project" else ""
@@ -913,12 +1033,16 @@ class _Audit:
         how = place.how
         top_vars = self.pipeline.top.get("variables")
         name = spec.env[0]
-        if top_vars is not None and top_vars.get(name) is not None and not fact.job.inherits_variable(name):
+        if (
+            top_vars is not None
+            and top_vars.get(name) is not None
+            and not fact.job.inherits_variable(name)
+        ):
             how += f": its `inherit: variables` keeps out the top-level {name}"
 
         def message(jobs: str) -> str:
             return (
-                f"{_cap(jobs)} cache{'s' if jobs.startswith('job ') else ''} `{path.raw}`, but "
+                f"{_cap(jobs)} {_verb(jobs, 'caches', 'cache')} `{path.raw}`, but "
                 f"{spec.tool} writes its download cache to {writes} ({how}), so the saved "
                 f"cache is empty and every run downloads every package again."
             )
@@ -948,8 +1072,7 @@ class _Audit:
             if p.place.kind == "project"
             and (
                 meant_for(p, pip)
-                or pip_place.kind == "project"
-                and _path_covers(p.place.rel, pip_place.rel)
+                or (pip_place.kind == "project" and _path_covers(p.place.rel, pip_place.rel))
             )
         ]
         if not pip_paths:
@@ -962,7 +1085,8 @@ class _Audit:
                 return False
             location = Location(step.path, step.command.line, _column(self.ctx, step))
             subject = f"{step.owner} / {step.section} / uv pip #{ordinal}"
-            why = f"`{command}` installs with uv, which keeps its own cache (`~/.cache/uv`) and never fills pip's"
+            where = f" (`{uv_place.shown}`)" if uv_place.shown else ""
+            why = f"`{command}` installs with uv, which fills its own cache{where}, never pip's"
             fix = self.cache_fix(fact, step, install, TOOLS["uv"])
         else:
             var = _disabled_by_env("pip", step.env)
@@ -974,11 +1098,16 @@ class _Audit:
                 and var.source in ("variables", "export")
             ):
                 location = var.location
-                subject = f"{_owner_at(self.pipeline, var.location)} / PIP_NO_CACHE_DIR"
-                why = f"`PIP_NO_CACHE_DIR: {var.value}` turns pip's cache off (any value does, even `false`)"
+                subject = f"{var.owner or var.location.path} / PIP_NO_CACHE_DIR"
+                why = (
+                    f"`PIP_NO_CACHE_DIR: {var.value}` turns pip's cache off (any value does, "
+                    "even `false`)"
+                )
+                line = _source_line(self.ctx, location.path, location.line) or ""
+                indent = line[: len(line) - len(line.lstrip())]
                 fix = Fix(
                     "Delete the `PIP_NO_CACHE_DIR` variable so pip fills the cache this job saves.",
-                    "",
+                    f"{indent}# {line.strip()}" if line.strip() else "",
                 )
             else:
                 location = Location(step.path, step.command.line, _column(self.ctx, step))
@@ -989,8 +1118,8 @@ class _Audit:
 
         def message(jobs: str) -> str:
             return (
-                f"{_cap(jobs)} cache{'s' if jobs.startswith('job ') else ''} pip's download "
-                f"cache ({shown}) but {why}, so the saved cache stays empty and every run downloads "
+                f"{_cap(jobs)} {_verb(jobs, 'caches', 'cache')} pip's download cache "
+                f"({shown}) but {why}, so the saved cache stays empty and every run downloads "
                 "every package again."
             )
 
@@ -1024,7 +1153,7 @@ class _Audit:
                 f"{step.owner} / {step.section} / requirement {name}",
                 fact.job.name,
                 message,
-                _missing_file_fix(
+                missing_file_fix(
                     self.ctx, name, "install", Location(step.path, step.command.line), shown
                 ),
             )
@@ -1055,7 +1184,7 @@ class _Audit:
 
                 def message(jobs: str, raw: str = raw) -> str:
                     return (
-                        f"{_cap(jobs)} cache{'s' if jobs.startswith('job ') else ''} `{raw}`, "
+                        f"{_cap(jobs)} {_verb(jobs, 'caches', 'cache')} `{raw}`, "
                         "which is outside `$CI_PROJECT_DIR`: GitLab only archives paths inside the "
                         "project directory, so nothing is saved and every run starts cold."
                     )
@@ -1064,8 +1193,8 @@ class _Audit:
                     self.variable_fix(fact, spec, spec.project_dir, origin.owner, replace_path=raw)
                     if spec is not None
                     else Fix(
-                        f"Move `{raw}` under the project directory (point the tool's cache variable "
-                        "at `$CI_PROJECT_DIR/...`) and cache the relative path.",
+                        f"Move `{raw}` under the project directory (point the tool's cache "
+                        "variable at `$CI_PROJECT_DIR/...`) and cache the relative path.",
                         "",
                     )
                 )
@@ -1081,24 +1210,28 @@ class _Audit:
     # -- CA203 / CA504 (key files) --
 
     def dependency_caches(self, fact: _Facts) -> list[JobCache]:
+        """The job's caches that hold dependencies for it: its installs fill them, or it
+        installs nothing and reads them (tests run from a cached ``.venv``). A job that only
+        carries another tool's cache along (an npm job under a ``default:`` pip cache) is not
+        counted for it."""
+        known = [
+            (s, i, t) for s, i, _ in fact.installs if (t := tool_of(i)) and i.tool not in SKIP_TOOLS
+        ]
         out = []
         for cache in fact.caches:
             if not cache.spec.untracked and all(p.place.kind != "project" for p in cache.paths):
                 continue  # nothing of it is saved (CA202), so its key and policy do not matter
             holds = any(
-                (spec := tool_of(install)) is not None
-                and (
-                    cache.covers(cache_dir(self.ctx, fact.job, step, install))
-                    or any(is_env_dir(p, spec.family) or meant_for(p, spec) for p in cache.paths)
-                )
-                for step, install, _ in fact.installs
+                cache.covers(cache_dir(self.ctx, fact.job, step, install))
+                or any(is_env_dir(p, spec.family) or meant_for(p, spec) for p in cache.paths)
+                for step, install, spec in known
             )
             meant = any(
                 meant_for(p, spec) or is_env_dir(p, spec.family)
                 for p in cache.paths
                 for spec in TOOLS.values()
             )
-            if holds or meant:
+            if holds or (meant and not known):
                 out.append(cache)
         return out
 
@@ -1109,7 +1242,7 @@ class _Audit:
         for cache in self.dependency_caches(fact):
             spec = cache.spec
             constant = constant_key(job, spec)
-            if constant is None:
+            if constant is None or (spec.key is None and not self.settled(fact, cache)):
                 continue
             origin = spec.key.origin if spec.key is not None else spec.origin
             paths = ", ".join(f"`{p.raw}`" for p in cache.paths) or "its paths"
@@ -1120,7 +1253,7 @@ class _Audit:
                 )
             else:
                 what = f"has the constant key `{constant}`: it"
-            lock = self.key_files(fact, cache)
+            lock = self.key_files(fact)
 
             def message(jobs: str, what: str = what, paths: str = paths) -> str:
                 return (
@@ -1164,10 +1297,16 @@ class _Audit:
                 f"{origin.owner} / cache key file {name}",
                 fact.job.name,
                 message,
-                _missing_file_fix(self.ctx, rel, "cache key", origin, name),
+                missing_file_fix(self.ctx, rel, "cache key", origin.location, name),
             )
 
     # -- CA204 --
+
+    def settled(self, fact: _Facts, cache: JobCache) -> bool:
+        """Whether no unseen ``extends`` parent can add keys (``key``, ``policy``) to this
+        cache. (An unread include could also deep-merge into ``default: cache``; that is rare
+        enough to be ignored, unlike the variables and default caches such includes set.)"""
+        return not fact.job.problems
 
     def judge_policies(self, facts: list[_Facts]) -> None:
         groups: dict[tuple[str, tuple[str, ...]], list[tuple[_Facts, JobCache]]] = {}
@@ -1175,6 +1314,8 @@ class _Audit:
             if not fact.known:
                 continue
             for cache in self.dependency_caches(fact):
+                if cache.spec.policy is None and not self.settled(fact, cache):
+                    continue
                 identity = key_identity(fact.job, cache.spec)
                 if identity is None:
                     continue
@@ -1199,9 +1340,10 @@ class _Audit:
 
             def message(names: str, shown: str = shown, count: int = count) -> str:
                 return (
-                    f"{_cap(names)} share the dependency cache ({shown}) and all {count} job runs "
-                    "upload it again at the end (default `policy: pull-push`): only the job that "
-                    "installs should push; jobs that only read it should use `policy: pull`."
+                    f"{_cap(names)} {_verb(names, 'shares', 'share')} the dependency cache "
+                    f"({shown}) and all {count} job runs upload it again at the end (default "
+                    "`policy: pull-push`): only the job that fills it should push; jobs that "
+                    "only read it should use `policy: pull`."
                 )
 
             fix = self.policy_fix(members[0][0], cache, readers)
@@ -1253,7 +1395,8 @@ class _Audit:
             build = docker_build(step)
             if build is None:
                 continue
-            counter[(step.owner, step.section)] += 1
+            slot = (step.owner, step.section)
+            counter[slot] += 1
             verdict = build.verdict(step.env)
             if verdict is None:
                 continue
@@ -1266,7 +1409,7 @@ class _Audit:
             self.hit(
                 "CA207",
                 Location(step.path, step.command.line, _column(self.ctx, step)),
-                f"{step.owner} / {step.section} / docker build #{counter[(step.owner, step.section)]}",
+                f"{step.owner} / {step.section} / docker build #{counter[slot]}",
                 fact.job.name,
                 message,
                 _build_fix(self.ctx, step, build),
@@ -1275,7 +1418,7 @@ class _Audit:
 
     # -- fixes --
 
-    def key_files(self, fact: _Facts, cache: JobCache | None, tool: str | None = None) -> list[str]:
+    def key_files(self, fact: _Facts, tool: str | None = None) -> list[str]:
         """Up to two existing files that say what the job installs: lock files first."""
         found: list[str] = []
         for step, install, _ in fact.installs:
@@ -1298,7 +1441,7 @@ class _Audit:
 
     def cache_fix(self, fact: _Facts, step: Step, install: InstallCommand, spec: ToolCache) -> Fix:
         style = _style(self.ctx, step.path)
-        files = self.key_files(fact, None, spec.tool)
+        files = self.key_files(fact, spec.tool)
         place = cache_dir(self.ctx, fact.job, step, install)
         body: Tree = []
         if place.kind == "project" and place.rel:
@@ -1306,7 +1449,7 @@ class _Audit:
         else:
             target = spec.project_dir
             if spec.fix_command:
-                body.append(("before_script", [spec.fix_command, "..."]))
+                body.append(("before_script", [spec.fix_command]))
             else:
                 body.append(("variables", [(spec.env[0], _quoted(f"$CI_PROJECT_DIR/{target}"))]))
         body.append(("cache", _cache_body(files, spec.tool, [target + "/"])))
@@ -1339,12 +1482,12 @@ class _Audit:
         if spec.fix_command:
             setter: tuple[str, object] = (
                 "before_script",
-                [spec.fix_command.replace(spec.project_dir, target), "..."],
+                [spec.fix_command.replace(spec.project_dir, target)],
             )
         else:
             setter = ("variables", [(spec.env[0], value)])
         if replace_path is not None:
-            files = self.key_files(fact, None, spec.tool)
+            files = self.key_files(fact, spec.tool)
             cache = ("cache", _cache_body(files, spec.tool, [target + "/"]))
             if owner in ("default", "cache", ""):
                 if setter[0] == "variables":
@@ -1392,40 +1535,49 @@ class _Audit:
             key = [("files", list(files)), ("prefix", prefix)]
             what = f"Key the cache on {_and(files)} with a prefix per job kind"
         else:
-            key = [("files", ["<your lock file>"]), ("prefix", prefix)]
-            what = "Key the cache on the lock file the job installs from"
+            tool = prefix.removesuffix("-env")
+            lock = (LOCKFILES_BY_TOOL.get(tool) or ("requirements.txt",))[0]
+            key = [("files", [lock]), ("prefix", prefix)]
+            what = f"Key the cache on the lock file the job installs from (commit `{lock}`)"
         body: Tree = [("key", key), ("paths", [p.raw for p in cache.paths] or [".cache/"])]
         entry: object = (body,) if cache.spec.in_list else body
         return Fix(what + " (at most two files).", _emit([(owner, [("cache", entry)])], style))
 
     def policy_fix(self, fact: _Facts, cache: JobCache, readers: list[str]) -> Fix:
         style = _style(self.ctx, cache.spec.origin.path)
-        body: list[tuple[str, object]] = []
-        key = cache.spec.key
-        if key is not None and key.text is not None:
-            body.append(("key", _plain(key.text)))
-        elif key is not None and key.map is not None:
-            inner: list[tuple[str, object]] = []
-            files = key.map.get("files") or key.map.get("files_commits")
-            if files is not None:
-                inner.append(("files", [v.text or "" for v in flatten(files)]))
-            prefix = key.map.get("prefix")
-            if prefix is not None and prefix.text:
-                inner.append(("prefix", _plain(prefix.text)))
-            body.append(("key", inner))
-        body.append(("paths", [p.raw for p in cache.paths]))
-        body.append(("policy", "pull"))
-        entry: object = (body,) if cache.spec.in_list else body
         reader = readers[0]
-        more = (
-            f" (and the same in {_and([f'`{r}`' for r in readers[1:]])})"
-            if len(readers) > 1
-            else ""
-        )
+        owner = cache.spec.origin.owner
+        body: Tree = []
+        if cache.spec.from_default or owner == reader or not owner.startswith("."):
+            # the job's own `cache:` replaces the inherited one: restate all of it
+            key = cache.spec.key
+            if key is not None and key.text is not None:
+                body.append(("key", _plain(key.text)))
+            elif key is not None and key.map is not None:
+                inner: Tree = []
+                files = key.map.get("files") or key.map.get("files_commits")
+                if files is not None:
+                    inner.append(("files", [v.text or "" for v in flatten(files)]))
+                prefix = key.map.get("prefix")
+                if prefix is not None and prefix.text:
+                    inner.append(("prefix", _plain(prefix.text)))
+                body.append(("key", inner))
+            body.append(("paths", [p.raw for p in cache.paths]))
+        body.append(("policy", "pull"))  # from a template, `extends` merges this one key in
+        entry: object = (body,) if cache.spec.in_list else body
+        snippet = _emit([(reader, [("cache", entry)])], style)
+        if len(readers) == 1 and fact.job.name == reader:
+            return Fix(
+                "Fill the cache in one job of an earlier stage (`policy: pull-push`) and give "
+                f"`{reader}` `policy: pull`, so its {fact.job.parallel} parallel runs only read "
+                "it.",
+                snippet,
+            )
+        more = f" (and the same in {_and([f'`{r}`' for r in readers[1:]])})" if readers[1:] else ""
         return Fix(
-            f"Keep `pull-push` in the one job that installs and give `{reader}`{more} "
+            f"Keep `pull-push` in the one job that fills the cache and give `{reader}`{more} "
             "`policy: pull` (or set `policy: $CACHE_POLICY` and choose it per job).",
-            _emit([(reader, [("cache", entry)])], style),
+            snippet,
         )
 
 
@@ -1443,10 +1595,7 @@ def _policy(job: Job, spec: CacheSpec) -> str | None:
     if text is None:
         return None
     if "$" in text:
-        variables = {
-            n: EnvVar(v.value, v.expand, None, "variables") for n, v in job.variables.items()
-        }
-        text = _Scope(job, variables, "").expand(text) or ""
+        text = _Scope(job, yaml_env(job), "").expand(text) or ""
     return text.strip() or None
 
 
@@ -1493,9 +1642,8 @@ def _project_has_dependencies(ctx: RepoContext, target: str, workdir: str | None
         deps = poetry.get("dependencies")
         if isinstance(deps, dict) and any(k != "python" for k in deps):
             return True
-    if not isinstance(project, dict) and not isinstance(poetry, dict):
-        return True  # setup.py / setup.cfg projects: unknown, assume dependencies
-    return False
+    # neither table: a setup.py / setup.cfg project, unknown, so assume dependencies
+    return not isinstance(project, dict) and not isinstance(poetry, dict)
 
 
 # --- docker builds --------------------------------------------------------------------------
@@ -1514,7 +1662,7 @@ class DockerBuild:
     def verdict(self, env: dict[str, EnvVar]) -> tuple[str, float] | None:
         """Why the build has no layer cache (message tail, weight), or None when it has one."""
         if self.kind == "kaniko":
-            if self.has("--cache") and not any(a in ("--cache=false",) for a in self.args):
+            if any(a in ("--cache", "--cache=true") for a in self.args):
                 return None
             return (
                 "runs kaniko without `--cache=true`: every layer, dependency installs included, "
@@ -1534,17 +1682,12 @@ class DockerBuild:
             for i, a in enumerate(self.args)
             if a.startswith("--cache-from")
         ]
-        if any(s.startswith("type=") and "type=registry" not in s for s in sources if s):
-            return None
+        if any(s.startswith("type=") for s in sources):
+            return None  # a cache export (registry, gha, local...) written by another build
         inline = any("BUILDKIT_INLINE_CACHE=1" in a for a in self.args)
-        buildkit_off = (env.get("DOCKER_BUILDKIT") or EnvVar("1", True, None, "")).value == "0"
-        if (
-            inline
-            or buildkit_off
-            or self.kind == "buildx"
-            and any("type=registry" in (s or "") for s in sources)
-        ):
-            return None
+        classic = env.get("DOCKER_BUILDKIT")
+        if inline or (classic is not None and classic.value == "0"):
+            return None  # the classic builder uses a pulled image's layers as they are
         return (
             "uses `--cache-from` without exporting cache metadata: under BuildKit (the default "
             "builder) an image pushed without `--build-arg BUILDKIT_INLINE_CACHE=1` (or a "
@@ -1602,6 +1745,12 @@ def _build_fix(ctx: RepoContext, step: Step, build: DockerBuild) -> Fix:
             "Read and write a registry cache (needs a `docker-container` builder: run "
             "`docker buildx create --use` first)."
         )
+    elif build.has("--cache-from"):
+        addition = "--build-arg BUILDKIT_INLINE_CACHE=1"
+        description = (
+            "Embed cache metadata in the image this job pushes, so BuildKit can use it as the "
+            "`--cache-from` source next time."
+        )
     else:
         addition = "--cache-from $CI_REGISTRY_IMAGE:latest --build-arg BUILDKIT_INLINE_CACHE=1"
         description = (
@@ -1610,23 +1759,20 @@ def _build_fix(ctx: RepoContext, step: Step, build: DockerBuild) -> Fix:
         )
     snippet = ""
     if line is not None:
-        match = re.search(
-            r"\b(docker\s+(?:image\s+|builder\s+)?build|docker\s+buildx\s+build|/kaniko/executor)\b",
-            line,
-        )
+        pattern = r"\bexecutor\b" if build.kind == "kaniko" else r"\bdocker\b.*?\bbuild\b"
+        match = re.search(pattern, line)
         if match:
             snippet = line[: match.end()] + " " + addition + line[match.end() :]
     if not snippet:
-        snippet = f"- docker build {addition} --tag $CI_REGISTRY_IMAGE:latest ."
+        program = "/kaniko/executor" if build.kind == "kaniko" else "docker build"
+        snippet = f"- {program} {addition} ..."
     return Fix(description, snippet.rstrip())
 
 
 # --- text helpers ---------------------------------------------------------------------------
 
 
-def _jobs_phrase(jobs: list[str], pipeline: Pipeline) -> str:
-    parallel = {j.name: j.parallel for j in pipeline.jobs}
-
+def _jobs_phrase(jobs: list[str], parallel: dict[str, int]) -> str:
     def show(name: str) -> str:
         count = parallel.get(name, 1)
         return f"`{name}`" + (f" (parallel: {count})" if count > 1 else "")
@@ -1659,10 +1805,11 @@ def _short(text: str, limit: int = 80) -> str:
 
 
 def _source_line(ctx: RepoContext, path: str, line: int) -> str | None:
-    text = ctx.read_text(path)
-    if text is None:
-        return None
-    lines = text.split("\n")
+    def split() -> list[str]:
+        text = ctx.read_text(path)
+        return text.split("\n") if text is not None else []
+
+    lines = ctx.memo("gitlab-ci:lines", path, split)
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
@@ -1687,33 +1834,6 @@ def _line_without_no_cache(ctx: RepoContext, step: Step) -> Fix:
         "Drop `--no-cache-dir` (and any `PIP_NO_CACHE_DIR`) so pip fills the cache this job saves.",
         " ".join(kept).rstrip() if kept != words else "",
     )
-
-
-def _missing_file_fix(
-    ctx: RepoContext,
-    rel: str,
-    what: str,
-    location: Origin | Location | None = None,
-    written: str = "",
-) -> Fix:
-    """Name the closest existing file, as a corrected copy of the line when it is known."""
-    close = closest_paths(ctx, rel)
-    if not close:
-        return Fix(f"Commit `{rel}`, or correct the {what} to name an existing file.", "")
-    snippet = close[0]
-    if location is not None and written:
-        line = _source_line(ctx, location.path, location.line)
-        if line is not None and written in line:
-            snippet = line.replace(written, close[0], 1).rstrip()
-    return Fix(f"Name the file that exists: `{close[0]}`.", snippet)
-
-
-def _owner_at(pipeline: Pipeline, location: Location) -> str:
-    for job in pipeline.jobs:
-        for var in job.variables.values():
-            if var.origin.location == location:
-                return var.origin.owner
-    return location.path
 
 
 def _owner_path(pipeline: Pipeline, fact: _Facts, owner: str) -> str:
@@ -1752,7 +1872,8 @@ def _style(ctx: RepoContext, path: str) -> _Style:
 
 
 Tree = list[tuple[str, object]]
-Emittable = Union[str, list[str], Tree]
+"""A YAML mapping to emit: values are scalars (already formatted), lists of scalars, nested
+trees, or tuples of trees (a sequence of mappings)."""
 
 
 def _emit(tree: Tree, style: _Style, level: int = 0) -> str:
@@ -1791,8 +1912,6 @@ def _as_tree(value: Iterable[object]) -> Tree:
 
 
 def _plain(text: str) -> str:
-    if text == "...":
-        return "..."
     if (
         "$" in text
         or ": " in text

@@ -32,9 +32,9 @@ import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
-from cacheaudit.model import Finding, Location
+from cacheaudit.model import Finding, Fix, Location
 from cacheaudit.notices import parse_error
 from cacheaudit.parsing import yaml as cy
 from cacheaudit.paths import glob_regex, normalize
@@ -65,7 +65,7 @@ GLOBAL_DEFAULTS = ("image", "services", "cache", "before_script", "after_script"
 
 SCRIPT_KEYS = ("before_script", "script", "after_script")
 
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,16 @@ class Origin:
     @property
     def text_line(self) -> int:
         return self.value_line or self.line
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something GitLab would reject or that cannot be resolved here."""
+
+    message: str
+    origin: Origin
+    unknown_name: bool = False
+    """A name that is not defined here (it may come from an include that cannot be read)."""
 
 
 @dataclass(frozen=True)
@@ -414,8 +424,13 @@ class Job:
     is_trigger: bool
     problems: tuple[str, ...]
     """What could not be resolved: unknown ``extends`` parents, dangling references."""
+    inherit_default: tuple[str, ...] | None = None
+    """``inherit:default``: None for every default keyword, else the keywords allowed."""
     inherit_variables: tuple[str, ...] | None = None
     """``inherit:variables``: None for all top-level variables, else the names allowed."""
+
+    def inherits_default(self, keyword: str) -> bool:
+        return self.inherit_default is None or keyword in self.inherit_default
 
     def inherits_variable(self, name: str) -> bool:
         return self.inherit_variables is None or name in self.inherit_variables
@@ -431,6 +446,8 @@ class Pipeline:
     """CA001/CA002 notices and CA504 findings for missing local includes."""
     unfetched: tuple[str, ...]
     """Includes that could not be read offline: a job's cache may come from them."""
+    default_cache: Origin | None = None
+    """Where ``default: cache`` (or the top-level ``cache:``) is written, if anywhere."""
     top: dict[str, Value] = field(default_factory=dict)
 
 
@@ -460,12 +477,14 @@ class _Resolver:
             problems = list(missing.get(name, ()))
             resolved = _resolve_refs(value, extended, 0, (), problems)
             jobs.append(_job(name, resolved, default, global_vars, extended, problems))
+            self.report(problems)
         return Pipeline(
             root=self.root,
             files=tuple(dict.fromkeys(self.files)),
             jobs=tuple(jobs),
             notices=tuple(self.notices),
             unfetched=tuple(self.unfetched),
+            default_cache=default["cache"].origin if "cache" in default else None,
             top=extended,
         )
 
@@ -514,7 +533,9 @@ class _Resolver:
                     f"`include: {entry.target}` in {entry.origin.path} names a file that does not "
                     "exist: GitLab rejects the pipeline, and nothing it would define is audited.",
                     subject=f"include {rel}",
-                    fix=_missing_fix(self.ctx, rel, "include"),
+                    fix=missing_file_fix(
+                        self.ctx, rel, "include", entry.origin.location, entry.target
+                    ),
                 )
             )
         return []
@@ -546,17 +567,42 @@ class _Resolver:
             for key, value in mapping.items():
                 if key in DEFAULT_KEYWORDS and value.data is not None:
                     out[key] = value
-        problems: list[str] = []
-        return {k: _resolve_refs(v, top, 0, (), problems) for k, v in out.items()}
+        problems: list[Problem] = []
+        resolved = {k: _resolve_refs(v, top, 0, (), problems) for k, v in out.items()}
+        self.report(problems)
+        return resolved
+
+    def report(self, problems: list[Problem]) -> None:
+        """CA001 for configuration GitLab rejects (circular or too deep ``extends`` and
+        references; undefined names unless an unreadable include may define them)."""
+        for problem in problems:
+            if problem.unknown_name and self.unfetched:
+                continue
+            notice = parse_error(
+                problem.origin.path,
+                f"GitLab rejects this configuration: {problem.message}",
+                problem.origin.line,
+                problem.origin.column or 0,
+            )
+            if all(
+                n.location != notice.location or n.message != notice.message for n in self.notices
+            ):
+                self.notices.append(notice)
 
 
-def _missing_fix(ctx: RepoContext, rel: str, what: str) -> Any:
-    from cacheaudit.model import Fix
-
+def missing_file_fix(
+    ctx: RepoContext, rel: str, what: str, location: Location, written: str
+) -> Fix:
+    """Name the closest existing file, as a corrected copy of the line that names it."""
     close = closest_paths(ctx, rel)
-    if close:
-        return Fix(f"Point the {what} at the file that exists: `{close[0]}`.", close[0])
-    return Fix(f"Commit `{rel}` or remove the {what}.", "")
+    if not close:
+        return Fix(f"Commit `{rel}`, or correct the {what} to name an existing file.", "")
+    snippet = close[0]
+    text = ctx.read_text(location.path)
+    lines = text.split("\n") if text is not None else []
+    if 0 < location.line <= len(lines) and written and written in lines[location.line - 1]:
+        snippet = lines[location.line - 1].replace(written, close[0], 1).rstrip()
+    return Fix(f"Name the file that exists: `{close[0]}`.", snippet)
 
 
 def closest_paths(ctx: RepoContext, rel: str) -> list[str]:
@@ -573,10 +619,10 @@ def _names(value: Value) -> list[str]:
     return [t for item in value.items() if (t := item.text)]
 
 
-def _extend_all(top: dict[str, Value]) -> tuple[dict[str, Value], dict[str, list[str]]]:
-    """Apply ``extends`` to every job and template; report parents that cannot be found."""
+def _extend_all(top: dict[str, Value]) -> tuple[dict[str, Value], dict[str, list[Problem]]]:
+    """Apply ``extends`` to every job and template; report parents that cannot be used."""
     done: dict[str, Value] = {}
-    missing: dict[str, list[str]] = {}
+    missing: dict[str, list[Problem]] = {}
 
     def extend(name: str, chain: tuple[str, ...]) -> Value:
         if name in done:
@@ -587,17 +633,20 @@ def _extend_all(top: dict[str, Value]) -> tuple[dict[str, Value], dict[str, list
             done[name] = value
             return value
         problems = missing.setdefault(name, [])
+        where = mapping["extends"].origin
         if len(chain) > MAX_EXTENDS_DEPTH:
-            problems.append(f"`extends` nests more than {MAX_EXTENDS_DEPTH} levels")
+            problems.append(Problem(f"`extends` nests more than {MAX_EXTENDS_DEPTH} levels", where))
             done[name] = value
             return value
         merged: Value | None = None
         for parent in _names(mapping["extends"]):
             if parent not in top or parent in RESERVED:
-                problems.append(f"`extends: {parent}` names no job or template")
+                problems.append(
+                    Problem(f"`extends: {parent}` names no job or template", where, True)
+                )
                 continue
             if parent in chain:
-                problems.append(f"`extends: {parent}` is circular")
+                problems.append(Problem(f"`extends: {parent}` is circular", where))
                 continue
             base = extend(parent, (*chain, parent))
             problems.extend(missing.get(parent, ()))
@@ -629,17 +678,17 @@ def _resolve_refs(
     top: dict[str, Value],
     depth: int,
     chain: tuple[tuple[str, ...], ...],
-    problems: list[str],
+    problems: list[Problem],
 ) -> Value:
     data = value.data
     if isinstance(data, Ref):
         shown = f"!reference [{', '.join(data.target)}]"
         if depth >= MAX_REFERENCE_DEPTH or data.target in chain:
-            problems.append(f"{shown} nests too deeply or is circular")
+            problems.append(Problem(f"{shown} nests too deeply or is circular", value.origin))
             return Value(None, value.origin)
         found = _lookup(top, data.target)
         if found is None:
-            problems.append(f"{shown} points at nothing")
+            problems.append(Problem(f"{shown} points at nothing", value.origin, True))
             return Value(None, value.origin)
         return _resolve_refs(found, top, depth + 1, (*chain, data.target), problems)
     if isinstance(data, dict):
@@ -682,7 +731,7 @@ def _job(
     default: dict[str, Value],
     global_vars: Value | None,
     top: dict[str, Value],
-    problems: list[str],
+    problems: list[Problem],
 ) -> Job:
     mapping = value.map or {}
     effective: dict[str, Value] = {k: v for k, v in mapping.items() if v.data is not None}
@@ -727,7 +776,8 @@ def _job(
         artifacts=tuple(t for v in flatten(artifact_paths) if (t := v.text)),
         trigger_includes=_trigger_includes(trigger),
         is_trigger=trigger is not None,
-        problems=tuple(dict.fromkeys(problems)),
+        problems=tuple(dict.fromkeys(p.message for p in problems)),
+        inherit_default=_inherit_rule(mapping, "default"),
         inherit_variables=_inherit_rule(mapping, "variables"),
     )
 

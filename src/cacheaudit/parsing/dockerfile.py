@@ -328,7 +328,7 @@ def _unquote(value: str) -> str:
 
 def _fold(text: str) -> str:
     """Continuations folded, blank continuation lines removed, runs of blanks kept as written."""
-    return re.sub(r"[ \t]*\\\n[ \t]*", " ", text).strip()
+    return re.sub(r"(?:[ \t]*\\\n[ \t]*)+", " ", text).strip()
 
 
 def _exec_form(args: str) -> tuple[str, ...] | None:

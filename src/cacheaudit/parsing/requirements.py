@@ -328,12 +328,15 @@ def parse_requirement(
             return replace(base, name=canonicalize_name(name.group()) if name else None)
         return LineError(line, column, f"invalid requirement {text!r}: {_first_line(exc)}")
     pep_url = req.url
+    if pep_url and variables:  # report the URL as written, ${VAR} included
+        written = text.split("@", 1)[1] if "@" in text else pep_url
+        pep_url = re.split(r"\s;|;\s", written, maxsplit=1)[0].strip()
     return replace(
         base,
         name=canonicalize_name(req.name),
         specifier=str(req.specifier),
         marker=str(req.marker) if req.marker else None,
-        extras=tuple(sorted(req.extras)),
+        extras=tuple(sorted(canonicalize_name(e) for e in req.extras)),
         url=pep_url,
         vcs=_vcs(pep_url) if pep_url else None,
         local=bool(pep_url) and (_is_file_url(pep_url) or not _URL.match(pep_url or "")),

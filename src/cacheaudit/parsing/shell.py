@@ -127,8 +127,9 @@ def parse_script(text: str, *, start_line: int = 1) -> list[Command]:
 
     Heredoc bodies are data, except when a shell reads them (``bash <<EOF``, ``sh -s <<EOF``):
     then the body is parsed as a script with its own file lines. ``bash -c 'script'`` and
-    ``eval ...`` are replaced by the commands of their script (lines counted from the line where
-    the script argument starts)."""
+    ``eval ...`` are replaced by the commands of their script: all on the argument's line when it
+    sits on one source line, else counted from the line where it starts. Text inside ``$(...)``
+    and backticks is not parsed: ``echo $(pip install x)`` is one ``echo``."""
     return _parse(text, start_line, _Ctx())
 
 
@@ -435,7 +436,7 @@ class _Ctx:
     depth: int = 0
     env: tuple[tuple[str, str], ...] = ()
     wrappers: tuple[str, ...] = ()
-    line: int | None = None  # exec form: every command reports this line
+    line: int | None = None  # exec form, one-line `bash -c` script: every command's line
 
 
 def _keyword(token: _Token, *names: str) -> bool:

@@ -32,16 +32,28 @@ SEVERITY_LABEL: dict[Severity, str] = {
 REASON_ORDER = {"inline": 0, "file": 1, "config": 2, "baseline": 3}
 
 
-def _text(text: str) -> str:
-    """Plain text safe inside Markdown and HTML: no raw tags, no table breaks."""
-    return html.escape(" ".join(text.split()), quote=False).replace("|", "\\|")
+_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
 
 
-def _code(text: str) -> str:
-    """Inline code span that survives backticks and pipes in ``text``."""
+def _text(text: str, *, cell: bool = True) -> str:
+    """A message on one line, safe in Markdown: HTML is escaped outside code spans (inside them
+    it is shown as written), and in a table cell ``|`` is escaped so it cannot split the row."""
+    flat = " ".join(text.split())
+    parts, pos = [], 0
+    for match in _CODE_SPAN.finditer(flat):
+        parts += [html.escape(flat[pos : match.start()], quote=False), match.group(0)]
+        pos = match.end()
+    parts.append(html.escape(flat[pos:], quote=False))
+    joined = "".join(parts)
+    return joined.replace("|", "\\|") if cell else joined
+
+
+def _code(text: str, *, cell: bool = True) -> str:
+    """Inline code span that survives backticks in ``text`` (and pipes, in a table cell)."""
     ticks = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{ticks}{pad}{text.replace('|', chr(0x2502))}{pad}{ticks}"
+    body = text.replace("|", "\\|") if cell else text
+    return f"{ticks}{pad}{body}{pad}{ticks}"
 
 
 def _fence(snippet: str, language: str) -> str:
@@ -147,7 +159,7 @@ def _fix_block(finding: Finding) -> list[str]:
     description = html.escape(" ".join(fix.description.split()), quote=False)
     description = re.sub(r"`([^`]+)`", r"<code>\1</code>", description)
     summary = f"<b>{finding.rule_id}</b> <code>{html.escape(_where(finding))}</code>: {description}"
-    lines = ["<details>", f"<summary>{summary}</summary>", "", _text(finding.message)]
+    lines = ["<details>", f"<summary>{summary}</summary>", "", _text(finding.message, cell=False)]
     if fix.snippet.strip():
         lines += ["", _fence(fix.snippet, _language(finding.location.path))]
     lines += ["", "</details>"]
@@ -159,7 +171,8 @@ def _notices(report: Report) -> list[str]:
         return []
     lines = ["", f"<sub>{len(report.notices)} notices (not scored):</sub>", ""]
     for notice in report.notices[:MAX_NOTICES]:
-        lines.append(f"- {notice.rule_id} {_code(_where(notice))}: {_text(notice.message)}")
+        where = _code(_where(notice), cell=False)
+        lines.append(f"- {notice.rule_id} {where}: {_text(notice.message, cell=False)}")
     if len(report.notices) > MAX_NOTICES:
         lines.append(f"- …and {len(report.notices) - MAX_NOTICES} more.")
     return lines

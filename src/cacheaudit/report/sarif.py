@@ -158,8 +158,10 @@ def _result(
 
 
 def _notification(notice: Finding, index: dict[str, int], prefix: str) -> dict[str, Any]:
+    # An analyzer that crashed is a tool error, not a warning about the file.
+    internal = notice.subject.startswith("internal-error")
     notification: dict[str, Any] = {
-        "level": LEVEL[notice.severity],
+        "level": "error" if internal else LEVEL[notice.severity],
         "message": {"text": _sentence(notice.message)},
         "locations": [_location(notice.location, prefix)],
     }
