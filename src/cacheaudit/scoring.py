@@ -52,12 +52,14 @@ def _category_points(findings: list[Finding]) -> tuple[float, tuple[Deduction, .
     groups: dict[tuple[str, str, Severity], list[float]] = defaultdict(list)
     for finding in findings:
         groups[(finding.rule_id, finding.rule_name, finding.severity)].append(finding.weight)
-    deductions = [
-        Deduction(rule_id, name, len(weights), round(rule_cost(severity, weights), 2))
+    # Sorted so that float sums, and hence rounding, never depend on the order of findings.
+    costs = sorted(
+        ((rule_id, name, len(weights), rule_cost(severity, weights)))
         for (rule_id, name, severity), weights in groups.items()
-    ]
+    )
+    deductions = [Deduction(rule_id, name, n, round(cost, 2)) for rule_id, name, n, cost in costs]
     deductions.sort(key=lambda d: (-d.points, d.rule_id))
-    raw = max(0.0, 100.0 - sum(rule_cost(sev, w) for (_, _, sev), w in groups.items()))
+    raw = max(0.0, 100.0 - sum(cost for *_, cost in costs))
     return raw, tuple(deductions)
 
 

@@ -483,6 +483,7 @@ def test_ca203_constant_key_after_variable_expansion(make_repo: MakeRepo) -> Non
     )
     finding = only(report, "CA203")
     assert finding.location.line == 6 and "`pip-v$V-$CI_JOB_NAME`" in finding.message
+    assert finding.weight == 0.5  # a download cache only grows; a stale .venv weighs 1
     assert finding.fix is not None and "- requirements.txt" in finding.fix.snippet
 
 

@@ -324,6 +324,27 @@ def _huge_run_line(root: Path, outside: Path) -> None:
     write(root, "cont/Dockerfile", f"FROM python:3.12-slim\nWORKDIR /app\nRUN pip install \\\n{lines}\n")
 
 
+NEAR_LIMIT = 4_900_000
+"""Just under discovery's default 5 MB file limit: the largest file an analyzer is ever given."""
+
+
+def _run_line_at_limit(root: Path, outside: Path) -> None:
+    words, size, i = [], 0, 0
+    while size < NEAR_LIMIT - 100:
+        word = f"pkg{i}==1.{i}"
+        words.append(word)
+        size += len(word) + 1
+        i += 1
+    write(root, "Dockerfile", f"FROM python:3.12-slim\nWORKDIR /app\nRUN pip install {' '.join(words)}\n")
+
+
+def _requirements_at_limit(root: Path, outside: Path) -> None:
+    lines = [f"pkg{i}=={i % 10}.{i % 7}.0" for i in range(NEAR_LIMIT // 20)]
+    write(root, "requirements.txt", "\n".join(lines) + "\n")
+    write(root, "Dockerfile", DOCKERFILE)
+    write(root, ".github/workflows/ci.yml", WORKFLOW)
+
+
 def _huge_run_script(root: Path, outside: Path) -> None:
     chain = " && ".join(f"echo step{i}" for i in range(70_000))  # ~1 MB of commands
     write(root, "Dockerfile", f"FROM python:3.12-slim\nRUN pip install requests && {chain}\n")
@@ -623,6 +644,20 @@ CASES: tuple[Case, ...] = (
         outcome=(expect("CA301", "Dockerfile", 3), expect("CA301", "cont/Dockerfile", 3)),
         needs=("dockerfile",),
         audited=("Dockerfile", "cont/Dockerfile"),
+    ),
+    Case(
+        "dockerfile-run-line-at-size-limit",
+        _run_line_at_limit,
+        outcome=(expect("CA301", "Dockerfile", 3),),
+        needs=("dockerfile",),
+        audited=("Dockerfile",),
+    ),
+    Case(
+        "requirements-at-size-limit",
+        _requirements_at_limit,
+        outcome=(expect("CA301", "Dockerfile", DOCKERFILE_INSTALL_LINE),),
+        needs=("dockerfile",),
+        audited=("requirements.txt", "Dockerfile", ".github/workflows/ci.yml"),
     ),
     Case(
         "dockerfile-1mb-command-chain",

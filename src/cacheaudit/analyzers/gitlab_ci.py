@@ -17,7 +17,12 @@ cache, and judges the job's caches against that:
 - CA207: ``docker build`` without a layer cache source.
 
 Findings are grouped by the line that causes them (a template's script line shared by ten jobs
-is one finding naming the ten jobs) and point at the file where that line is written.
+is one finding naming the ten jobs) and point at the file where that line is written. Local
+child pipelines (``trigger: include:``) are audited as pipelines of their own, with the
+variables their trigger job forwards. Findings that rest on something being absent (no cache,
+a variable not set) are left out for jobs whose configuration cannot be fully seen: an
+``extends`` parent or a ``default:`` that may come from a remote, project, template or
+component include.
 """
 
 from __future__ import annotations
@@ -539,6 +544,11 @@ def tool_place(
     """Where ``spec``'s cache is at ``step``: command-line flag, then variable, then
     ``<tool> config``, then ``$XDG_CACHE_HOME``, then the default below ``$HOME``."""
     scope = _Scope(job, step.env, step.workdir)
+    berry = spec.tool == "yarn" and yarn_flavour(ctx, step.workdir or "") == "berry"
+    if berry:
+        # Yarn 2+: `.yarn/cache`, or (the default since Yarn 4) a global cache that ignores
+        # YARN_CACHE_FOLDER; which one depends on .yarnrc.yml and the version
+        return Place("unknown")
     flag = _option_value(argv, spec.flags)
     if flag is not None:
         return _place(scope.expand(flag), step.workdir, f"`{_flag_name(argv, spec)} {flag}`")
@@ -549,12 +559,6 @@ def tool_place(
     configured = step.env.get(f"@{spec.tool}")
     if configured is not None and configured.value is not None:
         return _place(scope.expand(configured.value), step.workdir, f"`{spec.tool} config` sets it")
-    if (
-        spec.tool == "yarn"
-        and step.workdir is not None
-        and yarn_flavour(ctx, step.workdir) == "berry"
-    ):
-        return Place("unknown")  # Yarn 2+: .yarn/cache or a global cache, per .yarnrc.yml
     xdg = step.env.get("XDG_CACHE_HOME")
     if spec.xdg and xdg is not None and xdg.value is not None:
         base = scope.lookup("XDG_CACHE_HOME", 0, False)
@@ -1254,12 +1258,22 @@ class _Audit:
             else:
                 what = f"has the constant key `{constant}`: it"
             lock = self.key_files(fact)
+            # an installed environment (.venv, node_modules) restored under a key that ignores
+            # the lock file is stale; a download cache only grows: the lesser form
+            environment = any(is_env_dir(p, f) for p in cache.paths for f in ENV_DIRS)
+            effect = (
+                "an environment built for other dependencies is restored"
+                if environment
+                else "stale packages pile up"
+            )
 
-            def message(jobs: str, what: str = what, paths: str = paths) -> str:
+            def message(
+                jobs: str, what: str = what, paths: str = paths, effect: str = effect
+            ) -> str:
                 return (
                     f"The dependency cache ({paths}) of {jobs} {what} never changes when the "
-                    "dependencies do, so stale packages pile up and a lock-file change never "
-                    "starts a fresh cache."
+                    f"dependencies do, so {effect} and a lock-file change never starts a fresh "
+                    "cache."
                 )
 
             self.hit(
@@ -1269,6 +1283,7 @@ class _Audit:
                 job.name,
                 message,
                 self.key_fix(fact, cache, lock, origin),
+                1.0 if environment else 0.5,
             )
 
     def check_key_files(self, fact: _Facts, cache: JobCache) -> None:
