@@ -8,6 +8,7 @@ audit a directory that happens to be called ``rules`` or ``explain``, write ``./
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -183,7 +184,13 @@ def _extra_outputs(specs: list[str], formats: dict[str, str]) -> list[tuple[str,
     return outputs
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _emit(text: str, target: Path | None) -> None:
+    # A file name that is not UTF-8 reaches the report as lone surrogates (os.fsdecode); the
+    # output must stay valid UTF-8, so they are shown as U+FFFD rather than crash the write.
+    text = _SURROGATE.sub("\ufffd", text)
     if target is None:
         sys.stdout.write(text)
         sys.stdout.flush()

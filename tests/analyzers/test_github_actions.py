@@ -964,3 +964,26 @@ def test_analyze_is_a_pure_function_of_context_and_file(tmp_path: Path):
     source = SourceFile(FileKind.WORKFLOW, WF, TEST_JOB)
     first, second = gha.analyze(ctx, source), gha.analyze(ctx, source)
     assert first == second and [f.rule_id for f in first.findings] == ["CA101"]
+
+
+@pytest.mark.parametrize(
+    ("uses", "fires"),
+    [
+        ("acme/ci-actions/setup-python-env@v2", False),  # may well cache: not judged
+        ("buildjet/setup-python@v5\n        with:\n          cache: pip", False),
+        ("pnpm/action-setup@v4", True),  # known to cache nothing
+        ("docker/login-action@v3", True),
+        ("acme/notify-slack@v1", True),
+    ],
+)
+def test_unknown_actions_that_may_cache_make_later_installs_unknown(
+    make_repo: MakeRepo, uses: str, fires: bool
+):
+    text = TEST_JOB.replace(
+        "      - name: Install dependencies",
+        f"      - uses: {uses}\n      - name: Install dependencies",
+    )
+    report = audit(
+        make_repo, {WF: text, "requirements.txt": PINNED, "requirements-dev.txt": PINNED}
+    )
+    assert bool(of_rule(report, "CA101")) is fires

@@ -3,12 +3,16 @@ and never prints."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import json
+import os
+from pathlib import Path
 
 import pytest
 
 from cacheaudit.report import FORMATS, renderer
-from tests.report.conftest import SAMPLE_REPORTS
+from tests.report.conftest import SAMPLE_REPORTS, report_with_findings
 
 
 @pytest.mark.parametrize("name", sorted(FORMATS))
@@ -33,3 +37,31 @@ def test_every_format_renders_every_report_kind(
 
 def test_the_issue_formats_are_registered() -> None:
     assert {"console", "json", "sarif", "github", "gitlab", "markdown", "badge"} <= set(FORMATS)
+
+
+def test_file_names_that_are_not_utf8_render_and_write_as_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """os.fsdecode turns a non-UTF-8 name into lone surrogates: no format may crash on it, and
+    what the CLI writes stays valid UTF-8."""
+    from cacheaudit.cli import _emit
+    from cacheaudit.report import sarif
+
+    base = report_with_findings()
+    odd = os.fsdecode(b"bad\xffname/Dockerfile")
+    findings = [
+        dataclasses.replace(f, location=dataclasses.replace(f.location, path=odd))
+        for f in base.findings
+    ]
+    report = dataclasses.replace(base, findings=tuple(findings))
+    uri = json.loads(sarif.render(report))["runs"][0]["results"][0]["locations"][0]
+    assert uri["physicalLocation"]["artifactLocation"]["uri"] == "bad%FFname/Dockerfile"
+    for name in sorted(FORMATS):
+        text = renderer(name).render(report, color=False)
+        target = tmp_path / f"out.{name}"
+        _emit(text, target)
+        target.read_bytes().decode("utf-8")  # strict: raises if not UTF-8
+        _emit(text, None)
+        shown = capsys.readouterr().out
+        # Formats that print the path show the replacement character; SARIF has %FF in the URI.
+        assert ("\ufffd" in shown) is (name not in ("badge", "sarif"))

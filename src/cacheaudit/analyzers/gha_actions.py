@@ -307,3 +307,27 @@ RUNNER_HOMES: tuple[str, ...] = (
     "C:/Users/runneradmin", "/github/home",
 )  # fmt: skip
 """Ways a cache path spells the runner user's home (``/github/home`` in container jobs)."""
+
+# --- actions cacheaudit does not know ----------------------------------------------------------
+
+NON_CACHING_OWNERS = frozenset({
+    "actions", "docker", "github", "aws-actions", "google-github-actions", "azure", "hashicorp",
+    "codecov", "peter-evans", "softprops", "pypa", "ncipollo", "crazy-max", "dtolnay",
+    "actions-rs", "slackapi", "stefanzweifel", "dorny", "tj-actions", "step-security",
+})  # fmt: skip
+"""Owners whose actions (those not listed in KNOWN_ACTIONS) restore no dependency cache."""
+
+NON_CACHING_ACTIONS = frozenset({
+    "pnpm/action-setup", "snok/install-poetry", "abatilo/actions-poetry",
+    "conda-incubator/setup-miniconda", "astral-sh/ruff-action", "py-actions/flake8",
+    "extractions/setup-just", "arduino/setup-task",
+})  # fmt: skip
+"""Setup actions that install a tool but cache nothing (caching is the job's business)."""
+
+MAY_CACHE_NAME = re.compile(
+    r"setup|install|cache|deps|depend|venv|python|node|pip|poetry|\buv\b|yarn|pnpm|npm|conda|"
+    r"mamba|pixi|bootstrap|prepare|environment|toolchain",
+    re.I,
+)
+"""An unknown action named like this may set up and cache dependencies (an organisation's own
+``setup-python-env`` composite): installs after it are not judged (never guess)."""

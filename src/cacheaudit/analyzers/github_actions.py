@@ -126,6 +126,8 @@ class Doc:
     error: Finding | None = None
     jobs: list[Job] | None = None
     """Parsed jobs, filled on first use."""
+    indent: int = 0
+    """The file's indentation step, filled on first use."""
 
     @property
     def name(self) -> str:
@@ -156,6 +158,18 @@ class Step:
     line: int
     ident: str = ""
     """Stable identity within its job, for fingerprints (name, id, or what it uses/runs)."""
+    parsed: list[Command] | None = None
+    """``run:`` parsed as shell, with file lines (filled on first use)."""
+
+    def commands(self) -> list[Command]:
+        """The ``run:`` script's commands, parsed once."""
+        if self.parsed is None:
+            self.parsed = (
+                []
+                if self.run is None
+                else parse_script(self.run, start_line=value_line(self.node, "run"))
+            )
+        return self.parsed
 
     @property
     def label(self) -> str:
@@ -766,7 +780,7 @@ def _outputs(unit_steps: Sequence[EffStep], upto: int) -> dict[str, str]:
         step = eff.step
         if not step.id or step.run is None:
             continue
-        for command in parse_script(step.run):
+        for command in step.commands():
             for word in command.argv[1:] if command.program == "echo" else ():
                 m = _SET_OUTPUT.search(word) or (
                     _OUTPUT_ASSIGN.match(word) if "GITHUB_OUTPUT" in command.text else None
@@ -905,6 +919,27 @@ def _cache_of(ctx: RepoContext, unit: Unit, pos: int) -> CacheUse | None:
     if kind == "other-cache":
         return _other_cache(step, spec, major, use)
     return None
+
+
+def _unknown_cache(unit: Unit, pos: int) -> CacheUse | None:
+    """An action cacheaudit does not know that may restore a dependency cache: its installs
+    after it are unknown, not uncached."""
+    eff = unit.steps[pos]
+    step = eff.step
+    uses = step.uses
+    if uses is None or uses.kind != "action" or step.spec is not None:
+        return None
+    owner = uses.name.split("/", 1)[0]
+    repo = "/".join(uses.name.split("/")[:2])
+    if owner in facts.NON_CACHING_OWNERS or repo in facts.NON_CACHING_ACTIONS:
+        return None
+    says_cache = any(
+        "cache" in key and value.strip().lower() not in ("", "false", "0", "none")
+        for key, value in step.inputs.items()
+    )
+    if not says_cache and not facts.MAY_CACHE_NAME.search(uses.name.split("/", 1)[-1]):
+        return None
+    return CacheUse(pos, eff, "unknown", None, None, step.line, (), (), f"{uses.name}")
 
 
 def _other_cache(
@@ -1134,9 +1169,8 @@ def _run_installs(ctx: RepoContext, eff: EffStep, pos: int) -> list[Install]:
         )
     else:
         wd = eff.workdir
-    start = value_line(step.node, "run")
     out: list[Install] = []
-    commands = parse_script(step.run, start_line=start)
+    commands = step.commands()
     for command, workdir in _with_workdirs(commands, wd):
         env = {**eff.env, **dict(command.env)}
         column = _column(step.doc, command)
@@ -1267,7 +1301,7 @@ def _maybe_generated(unit: Unit, pos: int, pattern: str, before_line: int = 0) -
         run = eff.step.run
         if run is None:
             continue
-        for command in parse_script(run, start_line=value_line(eff.step.node, "run")):
+        for command in eff.step.commands():
             if i == pos and command.line >= before_line:
                 break
             argv, text = command.argv, command.text
@@ -1356,7 +1390,7 @@ def _jobs_cached(doc: Doc) -> list[Job]:
 
 def _build_unit(ctx: RepoContext, unit: Unit) -> Unit:
     for pos in range(len(unit.steps)):
-        cache = _cache_of(ctx, unit, pos)
+        cache = _cache_of(ctx, unit, pos) or _unknown_cache(unit, pos)
         if cache is not None:
             unit.caches.append(cache)
         unit.installs.extend(_run_installs(ctx, unit.steps[pos], pos))
@@ -2456,7 +2490,7 @@ def _publishes(unit: Unit) -> Step | None:
                 if push == "true" or _is_expr(push):
                     return step
         if step.run is not None:
-            for command in parse_script(step.run):
+            for command in step.commands():
                 subs = facts.PUBLISH_COMMANDS.get(command.program)
                 args = [a for a in command.argv[1:] if not a.startswith("-")]
                 if (
@@ -2703,7 +2737,7 @@ def _ca111_run(out: _Collector, unit: Unit, eff: EffStep) -> None:
     step = eff.step
     if step.run is None:
         return
-    for command in parse_script(step.run, start_line=value_line(step.node, "run")):
+    for command in step.commands():
         if command.program != "docker":
             continue
         opts = _docker_build(command.argv)
@@ -2835,14 +2869,14 @@ def _rule_ca112(out: _Collector) -> None:
 
 def _indent_unit(doc: Doc) -> int:
     """The file's indentation step (the smallest positive indentation in it)."""
-    best = 0
-    for line in doc.lines:
-        stripped = line.lstrip(" ")
-        if stripped and not stripped.startswith("#"):
-            width = len(line) - len(stripped)
-            if width and (not best or width < best):
-                best = width
-    return best or 2
+    if not doc.indent:
+        widths = [
+            len(line) - len(line.lstrip(" "))
+            for line in doc.lines
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+        doc.indent = min((w for w in widths if w), default=2)
+    return doc.indent
 
 
 def _key_indent(doc: Doc, node: dict[str, Any]) -> int | None:

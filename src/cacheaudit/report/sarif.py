@@ -109,9 +109,15 @@ def _descriptor(rule: Rule) -> dict[str, Any]:
     return descriptor
 
 
+def _uri(path: str) -> str:
+    # Percent-encoded UTF-8; a name that is not UTF-8 (lone surrogates from os.fsdecode) keeps
+    # its real bytes, so the URI still names the file.
+    return quote(path, safe="/", errors="surrogateescape")
+
+
 def _location(location: Location, prefix: str) -> dict[str, Any]:
     physical: dict[str, Any] = {
-        "artifactLocation": {"uri": quote(prefix + location.path, safe="/"), "uriBaseId": SRCROOT}
+        "artifactLocation": {"uri": _uri(prefix + location.path), "uriBaseId": SRCROOT}
     }
     # Line 0 means the whole file; GitHub and the validator want a region all the same.
     region: dict[str, Any] = {"startLine": max(location.line, 1)}
