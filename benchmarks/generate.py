@@ -11,6 +11,7 @@ and ``default:``; and lock files (uv, poetry, npm, yarn, pnpm) from a few kiloby
     python benchmarks/generate.py OUT [--seed 1] [--preset monorepo|small] [--scale 1.0]
 """
 
+# ruff: noqa: E501 - the templates are file text, easier to read unbroken
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,14 @@ class Sizes:
             return max(1, round(value * factor))
 
         return Sizes(
-            n(self.workflows), n(self.dockerfiles), n(self.requirements), n(self.gitlab),
-            n(self.lockfiles), n(self.actions), self.max_lock_bytes,
-        )  # fmt: skip
+            n(self.workflows),
+            n(self.dockerfiles),
+            n(self.requirements),
+            n(self.gitlab),
+            n(self.lockfiles),
+            n(self.actions),
+            self.max_lock_bytes,
+        )
 
 
 PRESETS = {
@@ -47,21 +53,73 @@ PRESETS = {
         workflows=2000, dockerfiles=1000, requirements=1000, gitlab=200, lockfiles=300, actions=20
     ),
     "small": Sizes(
-        workflows=3, dockerfiles=2, requirements=3, gitlab=1, lockfiles=2, actions=1,
+        workflows=3,
+        dockerfiles=2,
+        requirements=3,
+        gitlab=1,
+        lockfiles=2,
+        actions=1,
         max_lock_bytes=64 * 1024,
-    ),  # fmt: skip
+    ),
 }
 
 PY_PACKAGES = (
-    "requests", "urllib3", "certifi", "idna", "charset-normalizer", "flask", "django", "fastapi",
-    "uvicorn", "pydantic", "sqlalchemy", "psycopg2-binary", "redis", "celery", "boto3", "botocore",
-    "numpy", "pandas", "scipy", "pyyaml", "jinja2", "click", "rich", "attrs", "httpx", "gunicorn",
-    "pytest", "pytest-cov", "mypy", "ruff", "black", "coverage", "tenacity", "structlog", "orjson",
-)  # fmt: skip
+    "requests",
+    "urllib3",
+    "certifi",
+    "idna",
+    "charset-normalizer",
+    "flask",
+    "django",
+    "fastapi",
+    "uvicorn",
+    "pydantic",
+    "sqlalchemy",
+    "psycopg2-binary",
+    "redis",
+    "celery",
+    "boto3",
+    "botocore",
+    "numpy",
+    "pandas",
+    "scipy",
+    "pyyaml",
+    "jinja2",
+    "click",
+    "rich",
+    "attrs",
+    "httpx",
+    "gunicorn",
+    "pytest",
+    "pytest-cov",
+    "mypy",
+    "ruff",
+    "black",
+    "coverage",
+    "tenacity",
+    "structlog",
+    "orjson",
+)
 NPM_PACKAGES = (
-    "react", "react-dom", "express", "lodash", "axios", "typescript", "vite", "eslint", "jest",
-    "webpack", "next", "zod", "dayjs", "chalk", "commander", "prettier", "vitest", "tslib",
-)  # fmt: skip
+    "react",
+    "react-dom",
+    "express",
+    "lodash",
+    "axios",
+    "typescript",
+    "vite",
+    "eslint",
+    "jest",
+    "webpack",
+    "next",
+    "zod",
+    "dayjs",
+    "chalk",
+    "commander",
+    "prettier",
+    "vitest",
+    "tslib",
+)
 PY_VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 NODE_VERSIONS = ("18", "20", "22")
 
@@ -133,11 +191,20 @@ class Generator:
             index += 1
             if not service.requirements:
                 rel = f"{service.name}/requirements.txt"
-                self.write(rel, self._requirements_text(rng.choice(("pinned", "ranged", "hashed",
-                                                                     "compiled", "vcs", "mixed"))))  # fmt: skip
+                self.write(
+                    rel,
+                    self._requirements_text(
+                        rng.choice(("pinned", "ranged", "hashed", "compiled", "vcs", "mixed"))
+                    ),
+                )
             else:
-                name = rng.choice(("requirements-dev.txt", "requirements-test.txt",
-                                   f"requirements/ci-{len(service.requirements)}.txt"))  # fmt: skip
+                name = rng.choice(
+                    (
+                        "requirements-dev.txt",
+                        "requirements-test.txt",
+                        f"requirements/ci-{len(service.requirements)}.txt",
+                    )
+                )
                 rel = f"{service.name}/{name}"
                 base = posix_relative(service.requirements[0], rel)
                 self.write(rel, f"-r {base}\n" + self._requirements_text("dev"))
@@ -162,7 +229,7 @@ class Generator:
             if style in ("pinned", "compiled"):
                 lines.append(f"{name}=={version}")
                 if style == "compiled":
-                    lines.append(f"    # via -r requirements.in")
+                    lines.append("    # via -r requirements.in")
             elif style == "hashed":
                 lines.append(f"{name}=={version} \\")
                 lines.append(f"    --hash=sha256:{_hash(rng)} \\")
@@ -175,8 +242,15 @@ class Generator:
             elif style == "dev":
                 lines.append(rng.choice((f"{name}=={version}", f"{name}>={version}")))
             else:
-                lines.append(rng.choice((f"{name}=={version}", f"{name}>={version}",
-                                         f"{name}[extra]=={version}; python_version >= '3.10'")))  # fmt: skip
+                lines.append(
+                    rng.choice(
+                        (
+                            f"{name}=={version}",
+                            f"{name}>={version}",
+                            f"{name}[extra]=={version}; python_version >= '3.10'",
+                        )
+                    )
+                )
         if rng.random() < 0.1:
             lines.insert(0, "--index-url https://pypi.org/simple")
         return "\n".join(lines) + "\n"
@@ -189,8 +263,10 @@ class Generator:
         candidates = candidates or self.services
         for i, service in enumerate(candidates[: self.sizes.lockfiles]):
             # Mostly small, a long tail up to the maximum (the first few always at the maximum).
-            target = self.sizes.max_lock_bytes if i < 3 else int(
-                min(self.sizes.max_lock_bytes, 4096 * rng.paretovariate(1.2))
+            target = (
+                self.sizes.max_lock_bytes
+                if i < 3
+                else int(min(self.sizes.max_lock_bytes, 4096 * rng.paretovariate(1.2)))
             )
             if service.kind in ("uv", "pip"):
                 self._uv_project(service, target)
@@ -209,7 +285,7 @@ class Generator:
             f"dependencies = [{', '.join(json.dumps(d + '>=1') for d in deps)}]\n\n"
             '[dependency-groups]\ndev = ["pytest>=8", "ruff>=0.5"]\n',
         )
-        parts = ["version = 1\nrequires-python = \">=3.10\"\n"]
+        parts = ['version = 1\nrequires-python = ">=3.10"\n']
         size = len(parts[0])
         n = 0
         while size < target:
@@ -220,9 +296,9 @@ class Generator:
                 f'source = {{ registry = "https://pypi.org/simple" }}\n'
                 f'sdist = {{ url = "https://files.pythonhosted.org/packages/{_hash(rng)[:2]}/{name}-{version}.tar.gz", '
                 f'hash = "sha256:{_hash(rng)}", size = {rng.randint(1000, 900000)} }}\n'
-                f"wheels = [\n    {{ url = \"https://files.pythonhosted.org/packages/{name}-{version}-py3-none-any.whl\", "
+                f'wheels = [\n    {{ url = "https://files.pythonhosted.org/packages/{name}-{version}-py3-none-any.whl", '
                 f'hash = "sha256:{_hash(rng)}", size = {rng.randint(1000, 900000)} }},\n]\n'
-            )  # fmt: skip
+            )
             parts.append(block)
             size += len(block)
             n += 1
@@ -260,8 +336,12 @@ class Generator:
         rng = self.rng
         manager = rng.choices(("npm", "yarn", "pnpm"), weights=(70, 15, 15))[0]
         deps = {d: f"^{_version(rng)}" for d in rng.sample(NPM_PACKAGES, 5)}
-        package: dict[str, object] = {"name": service.name.rsplit("/", 1)[-1], "version": "1.0.0",
-                                      "private": True, "dependencies": deps}  # fmt: skip
+        package: dict[str, object] = {
+            "name": service.name.rsplit("/", 1)[-1],
+            "version": "1.0.0",
+            "private": True,
+            "dependencies": deps,
+        }
         if rng.random() < 0.3:
             package["packageManager"] = f"{manager}@{rng.randint(8, 10)}.{rng.randint(0, 9)}.0"
         self.write(f"{service.name}/package.json", json.dumps(package, indent=2) + "\n")
@@ -270,22 +350,37 @@ class Generator:
             packages: dict[str, object] = {"": {"name": package["name"], "dependencies": deps}}
             while size < target:
                 name = f"{rng.choice(NPM_PACKAGES)}-{n}"
-                entry = {"version": _version(rng),
-                         "resolved": f"https://registry.npmjs.org/{name}/-/{name}.tgz",
-                         "integrity": f"sha512-{_hash(rng)}{_hash(rng)}"}  # fmt: skip
+                entry = {
+                    "version": _version(rng),
+                    "resolved": f"https://registry.npmjs.org/{name}/-/{name}.tgz",
+                    "integrity": f"sha512-{_hash(rng)}{_hash(rng)}",
+                }
                 packages[f"node_modules/{name}"] = entry
                 size += 200
                 n += 1
-            text = json.dumps({"name": package["name"], "lockfileVersion": 3, "requires": True,
-                               "packages": packages}, indent=2)  # fmt: skip
+            text = json.dumps(
+                {
+                    "name": package["name"],
+                    "lockfileVersion": 3,
+                    "requires": True,
+                    "packages": packages,
+                },
+                indent=2,
+            )
             service.lock = f"{service.name}/package-lock.json"
         elif manager == "yarn":
-            lines = ["# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.", "# yarn lockfile v1", ""]
+            lines = [
+                "# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.",
+                "# yarn lockfile v1",
+                "",
+            ]
             while size < target:
                 name = f"{rng.choice(NPM_PACKAGES)}-{n}"
-                block = (f'"{name}@^1.0.0":\n  version "{_version(rng)}"\n'
-                         f'  resolved "https://registry.yarnpkg.com/{name}/-/{name}.tgz#{_sha(rng)}"\n'
-                         f"  integrity sha512-{_hash(rng)}\n")  # fmt: skip
+                block = (
+                    f'"{name}@^1.0.0":\n  version "{_version(rng)}"\n'
+                    f'  resolved "https://registry.yarnpkg.com/{name}/-/{name}.tgz#{_sha(rng)}"\n'
+                    f"  integrity sha512-{_hash(rng)}\n"
+                )
                 lines.append(block)
                 size += len(block)
                 n += 1
@@ -317,8 +412,14 @@ class Generator:
     def _python_dockerfile(self, service: Service) -> str:
         rng = self.rng
         py = rng.choice(PY_VERSIONS)
-        req = service.requirements[0].rsplit("/", 1)[-1] if service.requirements else "requirements.txt"
-        style = rng.choice(("naive", "copy-first", "mounted", "multistage", "uv", "defeated", "apt"))
+        req = (
+            service.requirements[0].rsplit("/", 1)[-1]
+            if service.requirements
+            else "requirements.txt"
+        )
+        style = rng.choice(
+            ("naive", "copy-first", "mounted", "multistage", "uv", "defeated", "apt")
+        )
         apt = ""
         if style == "apt" or rng.random() < 0.3:
             if rng.random() < 0.5:
@@ -428,8 +529,14 @@ class Generator:
 
     def _workflows(self) -> None:
         rng = self.rng
-        templates = (self._python_workflow, self._node_workflow, self._uv_workflow,
-                     self._docker_workflow, self._release_workflow, self._lint_workflow)  # fmt: skip
+        templates = (
+            self._python_workflow,
+            self._node_workflow,
+            self._uv_workflow,
+            self._docker_workflow,
+            self._release_workflow,
+            self._lint_workflow,
+        )
         weights = (40, 15, 12, 15, 8, 10)
         for i in range(self.sizes.workflows):
             service = self.services[i % len(self.services)]
@@ -444,7 +551,9 @@ class Generator:
         if choice < 0.1:
             return "on:\n  pull_request:\n" + paths.replace("      ", "    ")
         return (
-            "on:\n  push:\n    branches: [main]\n" + paths + "  pull_request:\n"
+            "on:\n  push:\n    branches: [main]\n"
+            + paths
+            + "  pull_request:\n"
             + ("  workflow_dispatch:\n" if rng.random() < 0.3 else "")
         )
 
@@ -460,30 +569,38 @@ class Generator:
         req = service.requirements[0] if service.requirements else "requirements.txt"
         setup_ref = rng.choice(("v5", "v5", "v4", "v5.1.0", f"{_sha(rng)} # v5.3.0"))
         lines = [
-            f"name: {name}\n", self._triggers(service),
+            f"name: {name}\n",
+            self._triggers(service),
             "permissions:\n  contents: read\n",
             "jobs:\n  test:\n    runs-on: ${{ matrix.os }}\n",
             "    strategy:\n      fail-fast: false\n      matrix:\n",
             f"        python-version: [{', '.join(json.dumps(v) for v in versions)}]\n",
-            "        os: [ubuntu-latest" + (", windows-latest" if rng.random() < 0.2 else "") + "]\n",
-            "    steps:\n", self._checkout(),
+            "        os: [ubuntu-latest"
+            + (", windows-latest" if rng.random() < 0.2 else "")
+            + "]\n",
+            "    steps:\n",
+            self._checkout(),
             f"      - uses: actions/setup-python@{setup_ref}\n        with:\n",
             "          python-version: ${{ matrix.python-version }}\n",
-        ]  # fmt: skip
+        ]
         if cache == "pip":
             lines.append("          cache: pip\n")
             if rng.random() < 0.7:
                 lines.append(f"          cache-dependency-path: {req}\n")
         elif cache == "pip-path":
             lines.append("          cache: pip\n          cache-dependency-path: |\n")
-            lines.append(f"            {service.name}/requirements*.txt\n            missing/requirements.txt\n")
+            lines.append(
+                f"            {service.name}/requirements*.txt\n            missing/requirements.txt\n"
+            )
         elif cache == "actions/cache":
-            key = rng.choice((
-                f"${{{{ runner.os }}}}-pip-${{{{ hashFiles('{service.name}/requirements*.txt') }}}}",
-                "pip-cache-v1",
-                "${{ runner.os }}-${{ github.sha }}",
-                "${{ runner.os }}-pip-${{ hashFiles('**/requirements-none.txt') }}",
-            ))  # fmt: skip
+            key = rng.choice(
+                (
+                    f"${{{{ runner.os }}}}-pip-${{{{ hashFiles('{service.name}/requirements*.txt') }}}}",
+                    "pip-cache-v1",
+                    "${{ runner.os }}-${{ github.sha }}",
+                    "${{ runner.os }}-pip-${{ hashFiles('**/requirements-none.txt') }}",
+                )
+            )
             lines.append(
                 f"      - uses: actions/cache@{rng.choice(('v4', 'v3', 'v2', 'v4.1.0'))}\n"
                 "        with:\n"
@@ -494,10 +611,10 @@ class Generator:
                 lines.append("          restore-keys: |\n            ${{ runner.os }}-pip-\n")
         no_cache = " --no-cache-dir" if rng.random() < 0.1 else ""
         lines.append(
-            "      - name: Install dependencies\n"
-            f"        working-directory: {service.name}\n" if rng.random() < 0.3 else
-            "      - name: Install dependencies\n"
-        )  # fmt: skip
+            f"      - name: Install dependencies\n        working-directory: {service.name}\n"
+            if rng.random() < 0.3
+            else "      - name: Install dependencies\n"
+        )
         lines.append(
             "        run: |\n"
             "          python -m pip install --upgrade pip setuptools wheel\n"
@@ -523,8 +640,11 @@ class Generator:
         cache = "" if rng.random() < 0.3 else f"          cache: {manager}\n"
         if cache and rng.random() < 0.6:
             cache += f"          cache-dependency-path: {service.lock or service.name + '/package-lock.json'}\n"
-        install = {"npm": rng.choice(("npm ci", "npm install")),
-                   "yarn": "yarn install --frozen-lockfile", "pnpm": "pnpm install"}[manager]  # fmt: skip
+        install = {
+            "npm": rng.choice(("npm ci", "npm install")),
+            "yarn": "yarn install --frozen-lockfile",
+            "pnpm": "pnpm install",
+        }[manager]
         pnpm = "      - uses: pnpm/action-setup@v4\n" if manager == "pnpm" else ""
         return (
             f"name: {name}\n{self._triggers(service)}jobs:\n  build:\n    runs-on: ubuntu-latest\n"
@@ -532,16 +652,25 @@ class Generator:
             f"    defaults:\n      run:\n        working-directory: {service.name}\n"
             f"    steps:\n{self._checkout()}{pnpm}"
             f"      - uses: actions/setup-node@{rng.choice(('v4', 'v4', 'v6', 'v4.1.0'))}\n"
-            "        with:\n          node-version: ${{ matrix.node }}\n" + cache +
-            f"      - run: {install}\n      - run: |\n          npm run lint\n          npm test -- --ci\n"
-        )  # fmt: skip
+            "        with:\n          node-version: ${{ matrix.node }}\n"
+            + cache
+            + f"      - run: {install}\n      - run: |\n          npm run lint\n          npm test -- --ci\n"
+        )
 
     def _uv_workflow(self, service: Service, name: str) -> str:
         rng = self.rng
         ref = rng.choice(("v6", "v5", "v3", "v4"))
-        enable = rng.choice(("", "          enable-cache: true\n", "          enable-cache: false\n"))
-        glob = f"          cache-dependency-glob: {service.name}/uv.lock\n" if enable and rng.random() < 0.5 else ""
-        sync = rng.choice(("uv sync --locked --all-extras --dev", "uv sync", "uv pip install -r requirements.txt"))
+        enable = rng.choice(
+            ("", "          enable-cache: true\n", "          enable-cache: false\n")
+        )
+        glob = (
+            f"          cache-dependency-glob: {service.name}/uv.lock\n"
+            if enable and rng.random() < 0.5
+            else ""
+        )
+        sync = rng.choice(
+            ("uv sync --locked --all-extras --dev", "uv sync", "uv pip install -r requirements.txt")
+        )
         return (
             f"name: {name}\n{self._triggers(service)}jobs:\n  test:\n    runs-on: ubuntu-latest\n"
             f"    steps:\n{self._checkout()}"
@@ -550,7 +679,7 @@ class Generator:
             + f"      - name: Sync\n        working-directory: {service.name}\n"
             f"        run: {sync}\n"
             f"      - run: uv run --directory {service.name} pytest\n"
-        )  # fmt: skip
+        )
 
     def _docker_workflow(self, service: Service, name: str) -> str:
         rng = self.rng
@@ -585,8 +714,9 @@ class Generator:
 
     def _release_workflow(self, service: Service, name: str) -> str:
         rng = self.rng
-        trigger = rng.choice(("on:\n  release:\n    types: [published]\n",
-                              "on:\n  push:\n    tags: ['v*']\n"))  # fmt: skip
+        trigger = rng.choice(
+            ("on:\n  release:\n    types: [published]\n", "on:\n  push:\n    tags: ['v*']\n")
+        )
         cache = "          cache: pip\n" if rng.random() < 0.6 else ""
         return (
             f"name: {name}\n{trigger}jobs:\n  publish:\n    runs-on: ubuntu-latest\n"
@@ -617,7 +747,7 @@ class Generator:
         rng = self.rng
         self.write(
             "ci/templates/python.yml",
-            "variables:\n  PIP_CACHE_DIR: \"$CI_PROJECT_DIR/.cache/pip\"\n\n"
+            'variables:\n  PIP_CACHE_DIR: "$CI_PROJECT_DIR/.cache/pip"\n\n'
             ".python-cache: &python-cache\n  key:\n    files: [requirements.txt]\n"
             "    prefix: pip\n  paths:\n    - .cache/pip\n\n"
             ".python:\n  image: python:3.12-slim\n  cache: *python-cache\n"
@@ -626,18 +756,20 @@ class Generator:
         self.write(
             "ci/templates/docker.yml",
             ".docker-build:\n  image: docker:27\n  services: [docker:27-dind]\n"
-            "  script:\n    - docker build -t \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" .\n",
+            '  script:\n    - docker build -t "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA" .\n',
         )
         for i in range(self.sizes.gitlab):
             service = self.services[i % len(self.services)]
             project = f"gitlab/proj-{i:03d}"
             req = service.requirements[0] if service.requirements else "requirements.txt"
-            cache = rng.choice((
-                "  cache:\n    key: static\n    paths: [.cache/pip]\n",
-                "  cache:\n    paths:\n      - ~/.cache/pip\n",
-                "",
-                f"  cache:\n    key:\n      files: [{req}]\n    paths: [.cache/pip]\n    policy: pull\n",
-            ))  # fmt: skip
+            cache = rng.choice(
+                (
+                    "  cache:\n    key: static\n    paths: [.cache/pip]\n",
+                    "  cache:\n    paths:\n      - ~/.cache/pip\n",
+                    "",
+                    f"  cache:\n    key:\n      files: [{req}]\n    paths: [.cache/pip]\n    policy: pull\n",
+                )
+            )
             self.write(
                 f"{project}/ci/jobs.yml",
                 ".unit:\n  stage: test\n  extends: .python\n  script:\n"
@@ -651,13 +783,14 @@ class Generator:
                 + ("  - local: ci/templates/docker.yml\n" if rng.random() < 0.4 else "")
                 + "  - template: Security/SAST.gitlab-ci.yml\n\n"
                 "stages: [test, build]\n\n"
-                "default:\n  cache:\n    key: default-pip\n    paths: [.cache/pip]\n" + unprotect
+                "default:\n  cache:\n    key: default-pip\n    paths: [.cache/pip]\n"
+                + unprotect
                 + "\nunit-tests:\n  extends: .unit\n"
                 + cache
                 + "\nlint:\n  stage: test\n  image: python:3.12\n  script:\n"
                 "    - pip install --no-cache-dir ruff\n    - ruff check .\n"
                 "\nbuild-image:\n  stage: build\n  image: docker:27\n  script:\n"
-                f"    - docker build --cache-from \"$CI_REGISTRY_IMAGE:latest\" -t app {service.name}\n",
+                f'    - docker build --cache-from "$CI_REGISTRY_IMAGE:latest" -t app {service.name}\n',
             )
 
 

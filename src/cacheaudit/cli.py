@@ -120,6 +120,10 @@ def audit_command(
         Path | None,
         typer.Option(help="JSON report of accepted findings: those are suppressed."),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(help="Exit 1 when a file could not be audited (a CA001 notice)."),
+    ] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output.")] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the score line.")
@@ -150,6 +154,7 @@ def audit_command(
         fail_under=fail_under,
         fail_on=fail_on,
         baseline=baseline,
+        strict=strict,
     )
     report = _with_progress(lambda: audit(settings))
     code = exit_code(report, settings)

@@ -3,15 +3,16 @@ with command-line flags (flags win; ``--ignore`` and ``--exclude`` add to the fi
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cacheaudit.discovery import DEFAULT_MAX_FILE_BYTES
+from cacheaudit.discovery import DEFAULT_MAX_FILE_BYTES, read_source
 from cacheaudit.errors import UsageError
-from cacheaudit.model import Severity
+from cacheaudit.model import Finding, Severity
 from cacheaudit.rules import match_rules
 
 CONFIG_FILE = ".cacheaudit.toml"
@@ -51,27 +52,53 @@ class Config:
     baseline: Path | None = None
     """A JSON report whose findings' fingerprints are suppressed."""
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    strict: bool = False
+    """Exit 1 when a file could not be audited (CA001)."""
     source: str | None = None
     """Where the file settings came from, for messages."""
+    notices: tuple[Finding, ...] = ()
+    """Config files found but not read (a symlink leaving the root): CA002 notices."""
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+def _parse_toml(text: str, path: Path) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
     try:
-        with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-    except OSError as exc:
-        raise UsageError(f"cannot read config {path}: {exc.strerror or exc}") from None
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"invalid TOML in {path}: {exc}") from None
     return data
 
 
-def find_config(root: Path, explicit: Path | None) -> tuple[dict[str, Any], str | None]:
-    """The settings table and where it came from (explicit file, .cacheaudit.toml, pyproject)."""
+def _load_toml(path: Path) -> dict[str, Any]:
+    """A config file the user named explicitly: read as given."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read config {path}: {exc}") from None
+    return _parse_toml(text, path)
+
+
+def _load_repo_toml(root: Path, name: str, notices: list[Finding]) -> dict[str, Any] | None:
+    """A config file found in the repository: read with discovery's safety checks (never
+    through a symlink out of the root, bounded size); None when absent or unsafe."""
+    if not (root / name).is_symlink() and not (root / name).is_file():
+        return None
+    text = read_source(root, name, DEFAULT_MAX_FILE_BYTES)
+    if isinstance(text, Finding):
+        notices.append(text)
+        return None
+    return _parse_toml(text, root / name)
+
+
+def find_config(
+    root: Path, explicit: Path | None, notices: list[Finding] | None = None
+) -> tuple[dict[str, Any], str | None]:
+    """The settings table and where it came from (explicit file, .cacheaudit.toml, pyproject).
+    Repository files that cannot be read safely are skipped with a notice in ``notices``."""
+    skipped: list[Finding] = [] if notices is None else notices
     if explicit is not None:
         if not explicit.is_file():
             raise UsageError(f"config file not found: {explicit}")
@@ -79,15 +106,16 @@ def find_config(root: Path, explicit: Path | None) -> tuple[dict[str, Any], str 
         if explicit.name == "pyproject.toml":
             return _tool_table(data, explicit), str(explicit)
         return data, str(explicit)
-    dedicated = root / CONFIG_FILE
-    if dedicated.is_file():
-        return _load_toml(dedicated), str(dedicated)
+    dedicated = _load_repo_toml(root, CONFIG_FILE, skipped)
+    if dedicated is not None:
+        return dedicated, str(root / CONFIG_FILE)
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = _load_toml(pyproject)
-        except UsageError:
-            return {}, None  # a broken pyproject is the dependency analyzer's finding, not ours
+    try:
+        # Discovery reports an unsafe pyproject.toml itself: do not report it twice.
+        data = _load_repo_toml(root, "pyproject.toml", [])
+    except UsageError:
+        return {}, None  # a broken pyproject is the dependency analyzer's finding, not ours
+    if data is not None:
         table = _tool_table(data, pyproject)
         if table:
             return table, f"{pyproject} [tool.cacheaudit]"
@@ -95,7 +123,8 @@ def find_config(root: Path, explicit: Path | None) -> tuple[dict[str, Any], str 
 
 
 def _tool_table(data: dict[str, Any], path: Path) -> dict[str, Any]:
-    table = data.get("tool", {}).get("cacheaudit", {})
+    tool = data.get("tool", {})
+    table = tool.get("cacheaudit", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise UsageError(f"{path}: [tool.cacheaudit] must be a table")
     return table
@@ -134,17 +163,20 @@ def build_config(
     fail_under: float | None = None,
     fail_on: str | None = None,
     baseline: Path | None = None,
+    strict: bool = False,
 ) -> Config:
     """Validate the file settings and merge the command line over them."""
-    table, source = find_config(root, config_file)
+    notices: list[Finding] = []
+    table, source = find_config(root, config_file, notices)
     try:
-        return _build(
+        config = _build(
             root, table, source, targets, select, ignore, exclude, fail_under, fail_on, baseline
         )
     except UsageError as exc:
         if source and not str(exc).startswith(source):
             raise UsageError(f"{source}: {exc}") from None
         raise
+    return dataclasses.replace(config, strict=strict, notices=tuple(notices))
 
 
 def _build(

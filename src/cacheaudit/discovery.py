@@ -28,7 +28,7 @@ SKIPPED_DIRS = frozenset(
     {
         ".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv",
         ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "site-packages", ".direnv",
-        "dist", ".terraform", "bower_components", ".yarn",
+        "dist", ".terraform", "bower_components", ".yarn", ".cache",
     }
 )  # fmt: skip
 

@@ -52,7 +52,10 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     body = "".join(out)
     if "/" not in pat and not anchored:
         body = "(?:.*/)?" + body
-    return re.compile(body + r"\Z")
+    try:
+        return re.compile(body + r"\Z")
+    except re.error:  # a malformed class such as [z-a]: match the pattern literally
+        return re.compile(re.escape(pat) + r"\Z")
 
 
 def glob_match(pattern: str, path: str) -> bool:
@@ -75,7 +78,7 @@ def normalize(path: str, base: str = "") -> str | None:
     """``path`` relative to directory ``base``, normalised; None when it climbs out of the root
     or is absolute."""
     path = path.strip()
-    if not path or path.startswith("/"):
+    if not path or path.startswith("/") or base.startswith("/"):
         return None
     joined = posixpath.normpath(posixpath.join(base, path)) if base else posixpath.normpath(path)
     if joined == ".." or joined.startswith("../"):

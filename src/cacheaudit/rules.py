@@ -67,7 +67,9 @@ class Rule:
         """The only way to make a Finding: stamps metadata and the stable fingerprint."""
         if not location.path:
             raise ValueError(f"{self.id}: a finding needs a location")
-        digest = hashlib.sha256(f"{self.id}\0{location.path}\0{subject}".encode()).hexdigest()
+        # surrogatepass: a file name that is not UTF-8 reaches us as lone surrogates.
+        identity = f"{self.id}\0{location.path}\0{subject}".encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(identity).hexdigest()
         return Finding(
             rule_id=self.id,
             rule_name=self.name,

@@ -987,3 +987,51 @@ def test_unknown_actions_that_may_cache_make_later_installs_unknown(
         make_repo, {WF: text, "requirements.txt": PINNED, "requirements-dev.txt": PINNED}
     )
     assert bool(of_rule(report, "CA101")) is fires
+
+
+def test_matrix_and_trigger_shapes_that_are_not_lists_do_not_crash(make_repo: MakeRepo):
+    text = wf(
+        """
+        on:
+          push: {branches: main, tags: 5}
+          pull_request: {branches: develop}
+        jobs:
+          a:
+            runs-on: ${{ matrix.os }}
+            strategy:
+              matrix:
+                os: ubuntu-latest
+                include: 5
+            steps:
+              - uses: actions/checkout@v4
+              - run: pip install -r requirements.txt
+        """
+    )
+    report = audit(make_repo, {WF: text, "requirements.txt": PINNED})
+    assert not [n for n in report.notices if "internal error" in n.message]
+
+
+@pytest.mark.parametrize(("value", "cached"), [("/tmp/pip", True), ("$RUNNER_TEMP/pip", None)])
+def test_cache_dirs_written_to_github_env_apply_to_later_steps(
+    make_repo: MakeRepo, value: str, cached: bool | None
+):
+    text = wf(
+        f"""
+        on: push
+        jobs:
+          test:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              - run: echo "PIP_CACHE_DIR={value}" >> "$GITHUB_ENV"
+              - uses: actions/cache@v4
+                with:
+                  path: /tmp/pip
+                  key: pip-${{{{ hashFiles('requirements.txt') }}}}
+                  restore-keys: pip-
+              - run: pip install -r requirements.txt
+        """
+    )
+    report = audit(make_repo, {WF: text, "requirements.txt": PINNED})
+    assert not of_rule(report, "CA101")
+    assert sites(report)[0].cached is cached

@@ -247,7 +247,7 @@ def _bad_encodings(root: Path, outside: Path) -> None:
     write(root, "requirements.txt", "# Müller's pins\nrequests==2.32.3\n".encode("latin-1"))
     write(root, "Dockerfile", DOCKERFILE.encode() + b"RUN echo \xff\xfe\xc3\x28\n")
     write(root, ".github/workflows/ci.yml", WORKFLOW.encode() + b"# \xe9t\xe9\n")
-    write(root, "pyproject.toml", b"[project]\nname = \"caf\xe9\"\n")
+    write(root, "pyproject.toml", b'[project]\nname = "caf\xe9"\n')
     write(root, "app/Dockerfile", DOCKERFILE)  # a good file beside them is still audited
 
 
@@ -321,7 +321,11 @@ def _huge_run_line(root: Path, outside: Path) -> None:
     packages = " ".join(f"pkg{i}==1.{i}" for i in range(80_000))  # ~1 MB
     write(root, "Dockerfile", f"FROM python:3.12-slim\nWORKDIR /app\nRUN pip install {packages}\n")
     lines = " \\\n".join(f"    pkg{i}==1.{i}" for i in range(30_000))
-    write(root, "cont/Dockerfile", f"FROM python:3.12-slim\nWORKDIR /app\nRUN pip install \\\n{lines}\n")
+    write(
+        root,
+        "cont/Dockerfile",
+        f"FROM python:3.12-slim\nWORKDIR /app\nRUN pip install \\\n{lines}\n",
+    )
 
 
 NEAR_LIMIT = 4_900_000
@@ -335,7 +339,11 @@ def _run_line_at_limit(root: Path, outside: Path) -> None:
         words.append(word)
         size += len(word) + 1
         i += 1
-    write(root, "Dockerfile", f"FROM python:3.12-slim\nWORKDIR /app\nRUN pip install {' '.join(words)}\n")
+    write(
+        root,
+        "Dockerfile",
+        f"FROM python:3.12-slim\nWORKDIR /app\nRUN pip install {' '.join(words)}\n",
+    )
 
 
 def _requirements_at_limit(root: Path, outside: Path) -> None:
@@ -369,8 +377,9 @@ def _requirements_cycle(root: Path, outside: Path) -> None:
     write(
         root,
         "Dockerfile",
-        DOCKERFILE.replace("COPY requirements.txt .", "COPY requirements*.txt constraints.txt ./")
-        .replace("-r requirements.txt", "-r requirements-dev.txt -c constraints.txt"),
+        DOCKERFILE.replace(
+            "COPY requirements.txt .", "COPY requirements*.txt constraints.txt ./"
+        ).replace("-r requirements.txt", "-r requirements-dev.txt -c constraints.txt"),
     )
 
 
@@ -391,7 +400,11 @@ GITLAB_INCLUDE_CYCLE = (
 def _gitlab_include_cycle(root: Path, outside: Path) -> None:
     write(root, ".gitlab-ci.yml", GITLAB_INCLUDE_CYCLE)
     write(root, "ci/a.yml", "include:\n  - local: ci/b.yml\n.base:\n  tags: [docker]\n")
-    write(root, "ci/b.yml", "include:\n  - local: /ci/a.yml\n  - '/.gitlab-ci.yml'\n.x:\n  tags: [x]\n")
+    write(
+        root,
+        "ci/b.yml",
+        "include:\n  - local: /ci/a.yml\n  - '/.gitlab-ci.yml'\n.x:\n  tags: [x]\n",
+    )
     write(root, "requirements.txt", REQUIREMENTS)
 
 
@@ -444,8 +457,14 @@ def _escape_references(root: Path, outside: Path) -> None:
         f"RUN --mount=type=bind,source={rel},target=/o pip install -r /o/requirements.txt\n"
         f"RUN pip install -r {rel}/requirements.txt\n",
     )
-    write(root, "requirements.txt", f"-r {rel}/requirements.txt\n-r /etc/passwd\n-c file:///etc/passwd\n")
-    write(root, "pyproject.toml", f'[project]\nname = "x"\ndependencies = ["y @ file:///{outside}"]\n')
+    write(
+        root,
+        "requirements.txt",
+        f"-r {rel}/requirements.txt\n-r /etc/passwd\n-c file:///etc/passwd\n",
+    )
+    write(
+        root, "pyproject.toml", f'[project]\nname = "x"\ndependencies = ["y @ file:///{outside}"]\n'
+    )
 
 
 def _config_symlink_escape(root: Path, outside: Path) -> None:
@@ -471,7 +490,7 @@ def _malformed(root: Path, outside: Path) -> None:
     write(root, "uv.lock", "[[package]]\nname = 5\nversion = []\n")
     write(root, "poetry.lock", "\x01\x02 not toml\n")
     write(root, "setup.cfg", "[options\ninstall_requires =\n")
-    write(root, "Dockerfile", "RUN\nRUN [\"pip\", \"install\"\nFROM\nONBUILD RUN pip install x\n")
+    write(root, "Dockerfile", 'RUN\nRUN ["pip", "install"\nFROM\nONBUILD RUN pip install x\n')
     write(root, "heredoc/Dockerfile", "FROM python\nRUN <<EOF\npip install requests\n")
     write(root, "escape/Dockerfile", "# escape=`\nFROM python\nRUN pip install `\n  requests\n")
     write(root, "cont/Dockerfile", "FROM python\nRUN pip install \\")
@@ -482,7 +501,8 @@ def _malformed(root: Path, outside: Path) -> None:
         root,
         ".github/workflows/steps-str.yml",
         "on: push\njobs:\n  t:\n    runs-on: [1, {a: b}]\n    steps: x\n"
-        "  u:\n    steps:\n      - 5\n      - uses: 7\n        with: [1]\n      - run: [pip, install]\n"
+        "  u:\n    steps:\n      - 5\n      - uses: 7\n        with: [1]\n"
+        "      - run: [pip, install]\n"
         "      - uses: actions/cache@v4\n        with:\n          path: 5\n          key: {a: 1}\n",
     )
     write(root, ".github/actions/bad/action.yml", "runs: 7\n")
@@ -623,11 +643,11 @@ CASES: tuple[Case, ...] = (
     Case(
         "odd-file-names",
         _odd_names,
-        outcome=tuple(
-            expect("CA301", f"services/{name}/Dockerfile", DOCKERFILE_INSTALL_LINE)
-            for name in ODD_DIRS
-        )
-        + (
+        outcome=(
+            *(
+                expect("CA301", f"services/{name}/Dockerfile", DOCKERFILE_INSTALL_LINE)
+                for name in ODD_DIRS
+            ),
             expect("CA101", ".github/workflows/ci build.yml", WORKFLOW_INSTALL_LINE),
             expect("CA101", ".github/workflows/tést.yml", WORKFLOW_INSTALL_LINE),
         ),
@@ -712,9 +732,7 @@ CASES: tuple[Case, ...] = (
     Case(
         "directory-1000-deep",
         _deep_tree,
-        outcome=(
-            expect("CA301", "/".join(["d"] * 1000) + "/Dockerfile", DOCKERFILE_INSTALL_LINE),
-        ),
+        outcome=(expect("CA301", "/".join(["d"] * 1000) + "/Dockerfile", DOCKERFILE_INSTALL_LINE),),
         needs=("dockerfile",),
         audited=("/".join(["d"] * 1000) + "/Dockerfile",),
     ),

@@ -9,6 +9,7 @@ in every Python process started with that environment, including spawned pool wo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -147,11 +148,12 @@ class Sandbox:
         *,
         timeout: float,
         env: Mapping[str, str] | None = None,
-        demote: Callable[[], None] | None = None,
+        preexec: Callable[[], None] | None = None,
     ) -> Run:
         """``python -m cacheaudit ARGS`` with the hook, killed after ``timeout`` seconds.
 
-        The child's working directory is the sandbox, never the audited repository, so nothing
+        ``preexec`` runs in the child before exec (drop capabilities, pin CPUs). The child's
+        working directory is the sandbox, never the audited repository, so nothing
         in the repository can shadow a module (``python -m`` puts the cwd on ``sys.path``)."""
         self._runs += 1
         stem = self.directory / f"run{self._runs}"
@@ -169,8 +171,8 @@ class Sandbox:
 
         def prepare() -> None:
             resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
-            if demote is not None:
-                demote()
+            if preexec is not None:
+                preexec()
 
         command = (sys.executable, "-m", "cacheaudit", *args)
         out_path, err_path = Path(f"{stem}.out"), Path(f"{stem}.err")
@@ -219,10 +221,8 @@ def _wait(proc: subprocess.Popen[bytes], deadline: float) -> tuple[int, Any, boo
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _read_log(directory: Path, prefix: str) -> tuple[tuple[Access, ...], tuple[str, ...]]:

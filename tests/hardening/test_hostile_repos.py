@@ -91,7 +91,7 @@ def _execute(case: Case, base: Path) -> CaseRun:
     case.build(root, outside)
     try:
         run = sandbox.run(
-            [str(root), "--format", "json", "--no-color"], timeout=WALL_SECONDS * 2, demote=demote
+            [str(root), "--format", "json", "--no-color"], timeout=WALL_SECONDS * 2, preexec=demote
         )
     except (OSError, subprocess.SubprocessError) as exc:
         if demote is None:

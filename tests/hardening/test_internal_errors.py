@@ -29,9 +29,9 @@ FILES = {
 }
 
 
-def _raising_on(needle: str, original: Callable[[RepoContext, SourceFile], Analysis]) -> Callable[
-    [RepoContext, SourceFile], Analysis
-]:
+def _raising_on(
+    needle: str, original: Callable[[RepoContext, SourceFile], Analysis]
+) -> Callable[[RepoContext, SourceFile], Analysis]:
     def analyze(ctx: RepoContext, file: SourceFile) -> Analysis:
         if needle in file.path:
             raise RuntimeError(f"injected failure on {file.path}")
@@ -121,7 +121,9 @@ def _cli(
     return run.returncode, (run.report() if run.returncode != 2 else {"stderr": run.stderr})
 
 
-def test_cli_exits_zero_on_an_internal_error_without_strict(make_repo: Repo, sandbox: Sandbox) -> None:
+def test_cli_exits_zero_on_an_internal_error_without_strict(
+    make_repo: Repo, sandbox: Sandbox
+) -> None:
     """A real process (the failure injected by a ``sitecustomize`` hook, so it also reaches
     pool workers): the report is complete and the exit code is that of the threshold alone."""
     root = make_repo(FILES)

@@ -175,12 +175,42 @@ def test_glob_patterns_from_repository_files_never_raise(pattern: str, path: str
 
 
 @FAST
-@given(st.text(max_size=30), st.sampled_from(("", "sub", "a/b", "..", "/abs")))
+@given(st.text(max_size=30), st.sampled_from(("", "sub", "a/b", "..", "a/../..")))
 def test_normalize_never_leaves_the_root(path: str, base: str) -> None:
     result = normalize(path, base)
     if result is not None:
         assert not result.startswith("/") and result != ".."
         assert not result.startswith("../")
+
+
+def _is_repository_path(path: str) -> bool:
+    return bool(path) and not path.startswith("/") and normalize(path) == path
+
+
+@FAST
+@given(
+    gen.shell_text(12),
+    st.sampled_from(("", "sub", "services/api", "..", "/app", "/", "~/src", "$GITHUB_WORKSPACE")),
+)
+def test_install_inputs_are_repository_paths(script: str, workdir: str) -> None:
+    """InstallSite.inputs are "relative to the root": whatever the working directory a
+    workflow (``working-directory: /app``) or Dockerfile (``WORKDIR /app``) names."""
+    from cacheaudit.installs import install_inputs
+
+    ctx = RepoContext.from_files(
+        Path("/nonexistent"),
+        {
+            "requirements.txt": "x\n",
+            "pyproject.toml": "",
+            "uv.lock": "",
+            "sub/requirements.txt": "",
+        },
+    )
+    for install in shell.find_installs(
+        shell.parse_script("pip install -r requirements.txt\n" + script)
+    ):
+        inputs = install_inputs(install, ctx, workdir)
+        assert all(_is_repository_path(p) for p in inputs), (workdir, install.command.text, inputs)
 
 
 # --- analyzers, one file kind at a time ------------------------------------------------------
@@ -209,7 +239,9 @@ def test_workflow_analyzer_on_arbitrary_text(text: str) -> None:
 @SLOW
 @given(gen.yaml_text(gen.action_document()))
 def test_composite_action_analyzer_never_raises(text: str) -> None:
-    analyze_one({**SUPPORT, ".github/actions/setup/action.yml": text}, ".github/actions/setup/action.yml")
+    analyze_one(
+        {**SUPPORT, ".github/actions/setup/action.yml": text}, ".github/actions/setup/action.yml"
+    )
 
 
 @FAST
@@ -284,9 +316,7 @@ def test_pyproject_analyzer_never_raises(text: str) -> None:
 
 @SLOW
 @given(gen.repository(), st.randoms(use_true_random=False))
-def test_repository_results_do_not_depend_on_file_order(
-    files: dict[str, str], rng: Any
-) -> None:
+def test_repository_results_do_not_depend_on_file_order(files: dict[str, str], rng: Any) -> None:
     with on_disk(files) as root:
         base = context(root)
         order = list(range(len(base.files)))

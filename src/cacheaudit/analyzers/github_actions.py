@@ -507,7 +507,8 @@ def _matrix(job: dict[str, Any]) -> dict[str, list[str] | None]:
             )
         else:
             out[key] = None
-    for extra in matrix.get("include") or []:
+    include = matrix.get("include")
+    for extra in include if isinstance(include, list) else []:
         for key, value in _map(extra).items():
             text = _text(value)
             known = out.get(key, [])
@@ -1388,7 +1389,32 @@ def _jobs_cached(doc: Doc) -> list[Job]:
     return doc.jobs
 
 
+_GITHUB_ENV_UNKNOWN = "${{ github-env }}"
+"""A value written to ``$GITHUB_ENV`` that cacheaudit cannot read (an expansion)."""
+
+
+def _with_github_env(steps: list[EffStep]) -> list[EffStep]:
+    """Env vars an earlier step writes to ``$GITHUB_ENV`` (``echo "PIP_CACHE_DIR=..." >>
+    "$GITHUB_ENV"``) hold for the steps after it; a step's own ``env:`` still wins."""
+    written: dict[str, str | None] = {}
+    out: list[EffStep] = []
+    for eff in steps:
+        if written:
+            eff = dataclasses.replace(eff, env={**written, **eff.env})
+        out.append(eff)
+        for command in eff.step.commands():
+            if "GITHUB_ENV" not in command.text or command.program not in ("echo", "printf"):
+                continue
+            for word in command.argv[1:]:
+                m = _OUTPUT_ASSIGN.match(word)
+                if m and re.fullmatch(r"[A-Za-z_]\w*", m.group(1)):
+                    value = m.group(2)
+                    written[m.group(1)] = _GITHUB_ENV_UNKNOWN if "$" in value else value
+    return out
+
+
 def _build_unit(ctx: RepoContext, unit: Unit) -> Unit:
+    unit.steps = _with_github_env(unit.steps)
     for pos in range(len(unit.steps)):
         cache = _cache_of(ctx, unit, pos) or _unknown_cache(unit, pos)
         if cache is not None:
@@ -2534,7 +2560,7 @@ def _rule_ca110(out: _Collector, unit: Unit) -> None:
     why = (
         f"{'runs from a workflow' if called else 'is'} triggered by {' and '.join(reasons)}"
         if reasons
-        else f"publishes ({publisher.label if publisher else ''})"
+        else f"publishes in {publisher.label if publisher else 'a step'}"
     )
     reported: set[int] = set()
     for cache in unit.caches:
