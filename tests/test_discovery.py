@@ -48,6 +48,8 @@ def test_classify_known_files(path: str, kind: FileKind) -> None:
         ".github/workflows/sub/ci.yml",  # GitHub reads only the workflows directory itself
         "MANIFEST.in",
         "Dockerfile.dockerignore",
+        "src/pkg/dockerfile.py",  # a module about Dockerfiles
+        "parsing/Dockerfile.rs",
         "docs/requirements.md",
         "notes.txt",
         "ci.yml",

@@ -54,7 +54,10 @@ LOCKFILE_NAMES = frozenset(
     }
 )  # fmt: skip
 
-_DOCKERFILE_NOT = (".dockerignore", ".md", ".txt", ".json", ".yml", ".yaml", ".sh")
+_DOCKERFILE_NOT = (
+    ".dockerignore", ".md", ".txt", ".json", ".yml", ".yaml", ".sh", ".py", ".go", ".rs", ".js",
+    ".ts", ".rb", ".java", ".toml", ".lock", ".orig", ".bak", ".swp",
+)  # fmt: skip
 
 
 def classify(path: str) -> FileKind | None:
@@ -92,7 +95,8 @@ def _is_dockerfile(name: str) -> bool:
         return False
     if lower in ("dockerfile", "containerfile"):
         return True
-    if lower.startswith(("dockerfile.", "containerfile.")):
+    # `Dockerfile.prod` by convention, capitalised: `dockerfile.py` is a module, not a build file.
+    if name.startswith(("Dockerfile.", "Containerfile.")):
         return True
     return lower.endswith((".dockerfile", ".containerfile"))
 

@@ -16,6 +16,14 @@ from cacheaudit.errors import UsageError
 from cacheaudit.model import Category, Finding, Fix, Location, Severity
 
 _ID = re.compile(r"^CA\d{3}$")
+MAX_SNIPPET = 8_000
+"""Fix snippets longer than this (a rewritten megabyte-long RUN) are shortened in the middle."""
+
+
+def _shorten(snippet: str) -> str:
+    half = MAX_SNIPPET // 2
+    cut = len(snippet) - 2 * half
+    return f"{snippet[:half]}\n… ({cut:,} characters left out) …\n{snippet[-half:]}"
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -70,6 +78,8 @@ class Rule:
         # surrogatepass: a file name that is not UTF-8 reaches us as lone surrogates.
         identity = f"{self.id}\0{location.path}\0{subject}".encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(identity).hexdigest()
+        if fix is not None and len(fix.snippet) > MAX_SNIPPET:
+            fix = Fix(fix.description, _shorten(fix.snippet))
         return Finding(
             rule_id=self.id,
             rule_name=self.name,

@@ -1519,9 +1519,16 @@ _JOIN = r"[ \t]*(?:\\\n[ \t]*)*(?:&&|;)[ \t]*(?:\\\n[ \t]*)*"
 _END = r"(?=[ \t]*(?:\\\n|&&|;|\n|$))"
 
 
+MAX_REWRITE_WORDS = 500
+"""Commands longer than this are not rewritten in fixes: the pattern would cost more than the
+fix is worth on a hostile (megabyte-long) RUN."""
+
+
 def _command_regex(command: Command) -> str | None:
     words = command.text.split()
-    return _SEP.join(re.escape(w) for w in words) if words else None
+    if not words or len(words) > MAX_REWRITE_WORDS:
+        return None
+    return _SEP.join(re.escape(w) for w in words)
 
 
 def _drop_command(text: str, command: Command) -> str:
