@@ -154,6 +154,7 @@ def test_suppressed_findings_are_counted_not_scored(
         {".github/workflows/ci.yml": suppressed, "requirements.txt": "requests==2.32.3\n"}
     )
     code, out, _ = run([str(root), "--format", "json", "--select", "CA101"], capsys)
+    assert code == 0
     data = json.loads(out)
     jsonschema.validate(data, SCHEMA)
     assert data["findings"] == []
@@ -170,6 +171,7 @@ def test_named_files_report_only_those_files(
     )
     monkeypatch.chdir(uncached)
     code, out, _ = run(["Dockerfile", "--format", "json"], capsys)
+    assert code == 0
     data = json.loads(out)
     assert {f["path"] for f in data["findings"]} == {"Dockerfile"}
     assert data["files_audited"] == ["Dockerfile"]

@@ -78,7 +78,7 @@ def test_command_line_overrides_and_extends_file(make_repo: Repo) -> None:
 )
 def test_bad_config_is_a_clear_usage_error(make_repo: Repo, text: str, message: str) -> None:
     root = make_repo({".cacheaudit.toml": text})
-    with pytest.raises(UsageError, match=".cacheaudit.toml") as info:
+    with pytest.raises(UsageError, match=r"\.cacheaudit\.toml") as info:
         build_config(root)
     assert message in str(info.value)
 

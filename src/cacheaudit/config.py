@@ -112,11 +112,11 @@ def find_config(
     pyproject = root / "pyproject.toml"
     try:
         # Discovery reports an unsafe pyproject.toml itself: do not report it twice.
-        data = _load_repo_toml(root, "pyproject.toml", [])
+        project = _load_repo_toml(root, "pyproject.toml", [])
     except UsageError:
         return {}, None  # a broken pyproject is the dependency analyzer's finding, not ours
-    if data is not None:
-        table = _tool_table(data, pyproject)
+    if project is not None:
+        table = _tool_table(project, pyproject)
         if table:
             return table, f"{pyproject} [tool.cacheaudit]"
     return {}, None

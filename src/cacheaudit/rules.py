@@ -24,6 +24,8 @@ def _shorten(snippet: str) -> str:
     half = MAX_SNIPPET // 2
     cut = len(snippet) - 2 * half
     return f"{snippet[:half]}\n… ({cut:,} characters left out) …\n{snippet[-half:]}"
+
+
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 

@@ -749,11 +749,15 @@ def test_parse_ref(ref: str, comment: str, kind: str, version: tuple[int, ...]):
         ("actions/cache", "v5.0.0", False),
         ("actions/setup-python", "v3", True),
         ("actions/setup-python", "v4", False),
-        ("actions/setup-python", "v4.9.1", True),
+        ("actions/setup-python", "v4.8.0", True),
+        ("actions/setup-python", "v4.9.1", False),  # the v4 backport (setup-python PR #1073)
         ("actions/setup-python", "v5.3.0", True),
         ("actions/setup-python", "v5.4.0", False),
         ("actions/setup-python", "v6.0.0", False),
-        ("actions/setup-node", "v3", True),
+        ("actions/setup-node", "v2", True),
+        ("actions/setup-node", "v3", False),  # floating v3 moved to v3.9.x (PR #1270)
+        ("actions/setup-node", "v3.8.2", True),
+        ("actions/setup-node", "v3.9.0", False),
         ("actions/setup-node", "v4", False),
         ("actions/setup-node", "v4.1.0", True),
         ("actions/setup-node", "v4.2.0", False),

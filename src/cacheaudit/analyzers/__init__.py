@@ -41,10 +41,10 @@ def file_analyzer(kind: FileKind) -> FileAnalyzer | None:
     module = ANALYZERS.get(kind)
     if module is None:
         return None
-    analyzer: FileAnalyzer = importlib.import_module(module)  # type: ignore[assignment]
+    analyzer: FileAnalyzer = importlib.import_module(module)
     return analyzer
 
 
 def repo_analyzer() -> RepoAnalyzer:
-    analyzer: RepoAnalyzer = importlib.import_module(CROSS_ANALYZER)  # type: ignore[assignment]
+    analyzer: RepoAnalyzer = importlib.import_module(CROSS_ANALYZER)
     return analyzer

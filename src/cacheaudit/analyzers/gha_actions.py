@@ -107,16 +107,16 @@ KNOWN_ACTIONS: dict[str, ActionSpec] = {
     "actions/cache": ActionSpec("cache", _CACHE_FLOOR, opt_out_input="lookup-only"),
     "actions/cache/restore": ActionSpec("cache-restore", _CACHE_FLOOR, opt_out_input="lookup-only"),
     "actions/cache/save": ActionSpec("cache-save", _CACHE_FLOOR),
-    # setup-python v4's floating tag was moved to a fixed release; exact v4.x pins were not.
+    # The new cache client was also released on older majors (setup-python v4.9.0, PR #1073;
+    # setup-node v3.9.0, PR #1270) and their floating tags moved there; earlier pins fail.
     "actions/setup-python": ActionSpec(
         "setup-python",
-        VersionFloor(4, ((5, (5, 4, 0)),), 6, True, "actions/setup-python@v5"),
+        VersionFloor(4, ((4, (4, 9, 0)), (5, (5, 4, 0))), 6, True, "actions/setup-python@v5"),
         cache_input="cache",
     ),
-    # setup-node v3 and older report the cache error as a warning or fail: caching is broken.
     "actions/setup-node": ActionSpec(
         "setup-node",
-        VersionFloor(4, ((4, (4, 2, 0)),), 5, True, "actions/setup-node@v4"),
+        VersionFloor(3, ((3, (3, 9, 0)), (4, (4, 2, 0))), 5, True, "actions/setup-node@v4"),
         cache_input="cache",
     ),
     "astral-sh/setup-uv": ActionSpec(
