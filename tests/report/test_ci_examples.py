@@ -56,3 +56,10 @@ def test_examples_use_every_ci_output() -> None:
     gitlab = (EXAMPLES / "gitlab-ci.yml").read_text(encoding="utf-8")
     assert "codequality: gl-code-quality-report.json" in gitlab
     assert "--output-format gitlab=gl-code-quality-report.json" in gitlab
+
+
+@pytest.mark.parametrize("name", sorted(PLACES))
+def test_readme_shows_the_checked_example(name: str) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    example = (EXAMPLES / name).read_text(encoding="utf-8").rstrip("\n")
+    assert f"```yaml\n{example}\n```" in readme, f"README's copy of {name} has drifted"
