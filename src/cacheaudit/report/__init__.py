@@ -46,3 +46,15 @@ def repository_prefix(report: Report) -> str:
             relative = root.relative_to(candidate).as_posix()
             return "" if relative == "." else relative + "/"
     return ""
+
+
+def language_of(path: str) -> str:
+    """Syntax of a fix snippet for highlighting, from the path it is written for."""
+    lower = path.lower()
+    if lower.endswith((".yml", ".yaml")):
+        return "yaml"
+    if "dockerfile" in lower or "containerfile" in lower:
+        return "dockerfile"
+    if lower.endswith(".toml"):
+        return "toml"
+    return "text"

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cacheaudit.model import Category, Finding, Report, Severity
+from cacheaudit.report import language_of
 from cacheaudit.rules import RULES
 
 WIDTH = 100
@@ -72,7 +73,7 @@ def _finding_block(finding: Finding) -> list[object]:
             parts.append(
                 Syntax(
                     finding.fix.snippet.rstrip("\n"),
-                    _lexer(finding.location.path),
+                    language_of(finding.location.path),
                     theme="ansi_dark",
                     background_color="default",
                     padding=(0, 0, 0, 12),
@@ -85,17 +86,6 @@ def _first_sentence(text: str) -> str:
     flat = " ".join(text.split())
     end = flat.find(". ")
     return flat if end == -1 else flat[: end + 1]
-
-
-def _lexer(path: str) -> str:
-    lower = path.lower()
-    if lower.endswith((".yml", ".yaml")):
-        return "yaml"
-    if "dockerfile" in lower or "containerfile" in lower:
-        return "docker"
-    if lower.endswith(".toml"):
-        return "toml"
-    return "text"
 
 
 def render(report: Report, *, color: bool = False) -> str:

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 
 from cacheaudit.model import Category, Finding, Report, Severity
-from cacheaudit.report import PROJECT_URL
+from cacheaudit.report import PROJECT_URL, language_of
 from cacheaudit.rules import RULES
 
 MAX_CHARS = 60_000
@@ -59,17 +59,6 @@ def _code(text: str, *, cell: bool = True) -> str:
 def _fence(snippet: str, language: str) -> str:
     ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", snippet)), default=0) + 1)
     return f"{ticks}{language}\n{snippet.rstrip()}\n{ticks}"
-
-
-def _language(path: str) -> str:
-    lower = path.lower()
-    if lower.endswith((".yml", ".yaml")):
-        return "yaml"
-    if "dockerfile" in lower or "containerfile" in lower:
-        return "dockerfile"
-    if lower.endswith(".toml"):
-        return "toml"
-    return "text"
 
 
 def _where(finding: Finding) -> str:
@@ -161,7 +150,7 @@ def _fix_block(finding: Finding) -> list[str]:
     summary = f"<b>{finding.rule_id}</b> <code>{html.escape(_where(finding))}</code>: {description}"
     lines = ["<details>", f"<summary>{summary}</summary>", "", _text(finding.message, cell=False)]
     if fix.snippet.strip():
-        lines += ["", _fence(fix.snippet, _language(finding.location.path))]
+        lines += ["", _fence(fix.snippet, language_of(finding.location.path))]
     lines += ["", "</details>"]
     return lines
 
