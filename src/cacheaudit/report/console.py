@@ -9,7 +9,6 @@ from itertools import groupby
 
 from rich.console import Console, Group
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -53,33 +52,39 @@ def _score_panel(report: Report) -> Panel:
     return Panel(Group(table, footer), title=title, title_align="left", expand=False)
 
 
-def _finding_block(finding: Finding) -> list[object]:
+def _finding_block(finding: Finding, color: bool) -> list[object]:
+    """One finding: location and message, then why, fix and snippet, wrapped under the text
+    (a grid keeps continuation lines indented instead of running back to column 0)."""
     loc = finding.location
     where = f"{loc.line}:{loc.column}" if loc.column else f"{loc.line}"
-    head = Text.assemble(
-        (f"  {where:<8}", "bold"),
-        (f"{finding.rule_id} ", SEVERITY_STYLE[finding.severity]),
-        (f"{finding.severity.value:<8}", SEVERITY_STYLE[finding.severity]),
-        finding.message,
-        (f"  [{finding.rule_name}]", "dim"),
-    )
-    parts: list[object] = [head]
+    style = SEVERITY_STYLE[finding.severity]
+    body: list[object] = [
+        Text.assemble(
+            (f"{finding.rule_id} {finding.severity.value} ", style),
+            finding.message,
+            (f"  [{finding.rule_name}]", "dim"),
+        )
+    ]
     why = _first_sentence(RULES[finding.rule_id].why_bad)
     if why:
-        parts.append(Text(f"            why: {why}", style="dim"))
+        body.append(Text(f"why: {why}", style="dim"))
     if finding.fix is not None:
-        parts.append(Text(f"            fix: {finding.fix.description}", style="green"))
+        body.append(Text(f"fix: {finding.fix.description}", style="green"))
         if finding.fix.snippet:
-            parts.append(
-                Syntax(
-                    finding.fix.snippet.rstrip("\n"),
-                    language_of(finding.location.path),
-                    theme="ansi_dark",
-                    background_color="default",
-                    padding=(0, 0, 0, 12),
-                )
-            )
-    return parts
+            body.append(_snippet(finding.fix.snippet.rstrip("\n"), finding.location.path, color))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=9, no_wrap=True)
+    grid.add_column()
+    grid.add_row(Text(f"  {where}", style="bold"), Group(*body))  # type: ignore[arg-type]
+    return [grid]
+
+
+def _snippet(code: str, path: str, color: bool) -> object:
+    if not color:  # plain text needs no highlighter: skip importing pygments (start-up time)
+        return Text(code, no_wrap=True, overflow="ignore")
+    from rich.syntax import Syntax
+
+    return Syntax(code, language_of(path), theme="ansi_dark", background_color="default")
 
 
 def _first_sentence(text: str) -> str:
@@ -112,23 +117,31 @@ def render(report: Report, *, color: bool = False) -> str:
         console.print(_score_panel(report))
         if report.score.top_fixes:
             console.print(Text("Fix these first", style="bold"))
+            gains = Table.grid(padding=(0, 1))
+            gains.add_column(width=6, no_wrap=True)
+            gains.add_column()
             for gain in report.score.top_fixes:
                 places = "place" if gain.count == 1 else "places"
-                console.print(
-                    f"  +{gain.points:<3} {gain.rule_id} {gain.rule_name} "
-                    f"({gain.count} {places}): {gain.fix}"
+                gains.add_row(
+                    Text(f"  +{gain.points}", style="green"),
+                    Text.assemble(
+                        (f"{gain.rule_id} {gain.rule_name}", "bold"),
+                        f" ({gain.count} {places}): {' '.join(gain.fix.split())}",
+                    ),
                 )
+            console.print(gains)
     if report.findings:
         console.print()
         for path, group in groupby(report.findings, key=lambda f: f.location.path):
             console.print(Text(path, style="bold underline"))
             for finding in group:
-                for part in _finding_block(finding):
+                for part in _finding_block(finding, color):
                     console.print(part)
             console.print()
         counts = Counter(f.severity for f in report.findings)
         summary = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
-        console.print(f"{len(report.findings)} findings ({summary}).")
+        noun = "finding" if len(report.findings) == 1 else "findings"
+        console.print(f"{len(report.findings)} {noun} ({summary}).")
     elif report.score.overall is not None:
         console.print("No findings.")
     if report.suppressed:
@@ -142,4 +155,6 @@ def render(report: Report, *, color: bool = False) -> str:
                 Text(f"  {notice.rule_id} {notice.location.path}:{notice.location.line} ")
                 + Text(notice.message, style="dim")
             )
-    return buffer.getvalue()
+    text = buffer.getvalue()
+    # Table cells are padded to the full width; trailing blanks only get in the way of a diff.
+    return "\n".join(line.rstrip() for line in text.split("\n"))
