@@ -4,16 +4,19 @@ the tree; the CLI renders the Report and turns it into an exit code."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cacheaudit import __version__
-from cacheaudit.analyzers import file_analyzer, repo_analyzer
+from cacheaudit.analyzers import ANALYZERS, WHOLE_REPO_ANALYZERS, file_analyzer, repo_analyzer
 from cacheaudit.config import Config
 from cacheaudit.discovery import FileKind, discover
 from cacheaudit.errors import UsageError
-from cacheaudit.model import Category, Finding, InstallSite, Location, Report
+from cacheaudit.model import Analysis, Category, Finding, InstallSite, Location, Report
+from cacheaudit.repo import RepoContext
 from cacheaudit.rules import RULES
 from cacheaudit.scoring import score
 from cacheaudit.suppress import load_baseline, suppress
@@ -82,25 +85,105 @@ def _internal_error(path: str, analyzer: str, exc: Exception) -> Finding:
     )
 
 
-def audit(config: Config) -> Report:
-    """Run every stage for ``config`` and return the Report (exit code not yet decided)."""
-    from cacheaudit.repo import RepoContext
+PARALLEL_MIN_FILES = 150
+"""Below this many analyzed files a worker pool costs more than it saves."""
+MAX_WORKERS = 4
 
-    found = discover(config.root, exclude=config.exclude, max_bytes=config.max_file_bytes)
-    ctx = RepoContext.from_discovery(config.root, found, config.max_file_bytes)
-    raw: list[Finding] = []
-    installs: list[InstallSite] = []
-    for source in ctx.files:
-        analyzer = file_analyzer(source.kind)
-        if analyzer is None:
+_worker_ctx: RepoContext | None = None
+"""Set once in each pool worker by its initializer (inherited through fork, never pickled);
+the parent process never sets it."""
+
+
+def _analyze_group(ctx: RepoContext, paths: Sequence[str]) -> Analysis:
+    """Run each file's analyzer; one failing file becomes a notice, never a lost run."""
+    result = Analysis()
+    for path in paths:
+        source = ctx.file(path)
+        analyzer = file_analyzer(source.kind) if source else None
+        if source is None or analyzer is None:
             continue
         try:
-            result = analyzer.analyze(ctx, source)
+            analysis = analyzer.analyze(ctx, source)
         except Exception as exc:
-            raw.append(_internal_error(source.path, source.kind.value, exc))
+            result.findings.append(_internal_error(source.path, source.kind.value, exc))
             continue
-        raw.extend(result.findings)
-        installs.extend(result.installs)
+        result.findings.extend(analysis.findings)
+        result.installs.extend(analysis.installs)
+    return result
+
+
+def _init_worker(ctx: RepoContext) -> None:
+    global _worker_ctx
+    _worker_ctx = ctx
+
+
+def _work(paths: Sequence[str]) -> tuple[Analysis, list[Finding]]:
+    assert _worker_ctx is not None
+    before = len(_worker_ctx.notices)
+    result = _analyze_group(_worker_ctx, paths)
+    return result, _worker_ctx.notices[before:]
+
+
+def _groups(ctx: RepoContext) -> list[list[str]]:
+    """Work units for the pool. A module that looks at all its files at once (the GitHub
+    analyzer indexes every workflow on first use) gets one unit, so no worker repeats that
+    work; per-file analyzers are split into chunks so two cores share them evenly."""
+    by_module: dict[str, list[str]] = {}
+    for source in ctx.files:
+        module = ANALYZERS.get(source.kind)
+        if module is not None:
+            by_module.setdefault(module, []).append(source.path)
+    groups: list[list[str]] = []
+    for module, paths in sorted(by_module.items(), key=lambda item: -len(item[1])):
+        if module in WHOLE_REPO_ANALYZERS:
+            groups.append(paths)
+        else:
+            size = max(25, len(paths) // 8)
+            groups.extend(paths[i : i + size] for i in range(0, len(paths), size))
+    groups.sort(key=len, reverse=True)  # longest first: the pool ends evenly loaded
+    return groups
+
+
+def _worker_count() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+def _analyze_files(ctx: RepoContext) -> tuple[list[Finding], list[InstallSite]]:
+    """Every per-file analyzer over every file: in this process for a small repository, in a
+    pool of forked workers (both cores of a CI runner) for a large one."""
+    analyzable = sum(1 for f in ctx.files if f.kind in ANALYZERS)
+    workers = _worker_count()
+    if analyzable < PARALLEL_MIN_FILES or workers < 2 or sys.platform != "linux":
+        result = _analyze_group(ctx, [f.path for f in ctx.files])
+        return result.findings, result.installs
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    findings: list[Finding] = []
+    installs: list[InstallSite] = []
+    groups = _groups(ctx)
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(groups)),
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_init_worker,
+        initargs=(ctx,),
+    ) as pool:
+        for result, notices in pool.map(_work, groups):  # map keeps the order: deterministic
+            findings.extend(result.findings)
+            installs.extend(result.installs)
+            ctx.notices.extend(notices)
+    return findings, installs
+
+
+def audit(config: Config) -> Report:
+    """Run every stage for ``config`` and return the Report (exit code not yet decided)."""
+    found = discover(config.root, exclude=config.exclude, max_bytes=config.max_file_bytes)
+    ctx = RepoContext.from_discovery(config.root, found, config.max_file_bytes)
+    raw, installs = _analyze_files(ctx)
     try:
         cross = repo_analyzer().analyze_repo(ctx, installs)
         raw.extend(cross.findings)

@@ -7,6 +7,7 @@ through the same safety checks and happens once.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,15 +80,40 @@ class RepoContext:
         rel = normalize(path, base)
         if rel is None:
             return False
-        if rel == "":
-            return True
-        prefix = rel + "/"
-        return any(p.startswith(prefix) for p in self.paths)
+        return rel == "" or rel in self._directories()
+
+    def _directories(self) -> frozenset[str]:
+        def compute() -> frozenset[str]:
+            dirs: set[str] = set()
+            for path in self.paths:
+                parent = posixpath.dirname(path)
+                while parent and parent not in dirs:
+                    dirs.add(parent)
+                    parent = posixpath.dirname(parent)
+            return frozenset(dirs)
+
+        return self.memo("index", "directories", compute)
+
+    def named(self, name: str) -> list[str]:
+        """Sorted paths whose file name is ``name``, anywhere in the tree (indexed once)."""
+
+        def compute() -> dict[str, list[str]]:
+            index: dict[str, list[str]] = {}
+            for path in sorted(self.paths):
+                index.setdefault(path.rpartition("/")[2], []).append(path)
+            return index
+
+        return self.memo("index", "names", compute).get(name, [])
 
     def glob(self, pattern: str) -> list[str]:
-        """Sorted paths matching a ``**``-aware glob relative to the root."""
-        regex = glob_regex(pattern)
-        return sorted(p for p in self.paths if regex.match(p))
+        """Sorted paths matching a ``**``-aware glob relative to the root (memoised: the same
+        patterns recur across thousands of workflows)."""
+
+        def compute() -> list[str]:
+            regex = glob_regex(pattern)
+            return sorted(p for p in self.paths if regex.match(p))
+
+        return list(self.memo("glob", pattern, compute))
 
     def read_text(self, path: str) -> str | None:
         """Text of any file below the root (classified or not), read at most once; None with a

@@ -34,6 +34,10 @@ ANALYZERS: dict[FileKind, str] = {
 """Which module analyzes which kind. Kinds not listed (lock files, package.json...) are only
 context for other analyzers."""
 
+WHOLE_REPO_ANALYZERS = frozenset({"cacheaudit.analyzers.github_actions"})
+"""Modules that index all their files on first use (to follow reusable workflows and local
+composite actions): a worker pool must give all their files to one worker."""
+
 CROSS_ANALYZER = "cacheaudit.analyzers.cross"
 
 

@@ -212,7 +212,7 @@ def closest_existing(ctx: RepoContext, missing: str) -> str | None:
     else a similarly named file in the same directory (``tests.txt`` → ``test.txt``)."""
     name = posixpath.basename(missing)
     directory = posixpath.dirname(missing)
-    same_name = [p for p in ctx.paths if posixpath.basename(p) == name]
+    same_name = ctx.named(name)
     if same_name:
         home = directory.split("/") if directory else []
 

@@ -1103,9 +1103,7 @@ def _check_reference(
         return
     what = "bind mount source" if instruction.keyword == "RUN" else f"{instruction.keyword} source"
     looked = ", ".join(f"{c}/" if c else "the repository root" for c in dc.candidates)
-    same_name = sorted(
-        p for p in dc.ctx.paths if posixpath.basename(p) == posixpath.basename(source)
-    )
+    same_name = dc.ctx.named(posixpath.basename(source))
     snippet = ""
     description = f"Commit {source} or correct the path in the {instruction.keyword}."
     if len(same_name) == 1 and _relative_to(same_name[0], dc.build_context) is not None:

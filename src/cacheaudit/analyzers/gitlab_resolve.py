@@ -615,12 +615,13 @@ def closest_paths(ctx: RepoContext, rel: str) -> list[str]:
 
     folder, name = posixpath.split(rel)
     ext = posixpath.splitext(name)[1]
-    candidates = sorted(
+    prefix = f"{folder}/" if folder else ""
+    beside = (
         p
         for p in ctx.paths
-        if posixpath.basename(p) == name
-        or (posixpath.dirname(p) == folder and (not ext or p.endswith(ext)))
+        if p.startswith(prefix) and "/" not in p[len(prefix) :] and (not ext or p.endswith(ext))
     )
+    candidates = sorted({*ctx.named(name), *beside})
     return difflib.get_close_matches(rel, candidates[:500], n=3, cutoff=0.6)
 
 

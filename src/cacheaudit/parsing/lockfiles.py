@@ -6,6 +6,7 @@ are locks too; they are recognised by their header in :mod:`cacheaudit.parsing.r
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 import sys
@@ -37,11 +38,11 @@ class LockFile:
     tool: str
     """The package manager that reads it (``uv``, ``poetry``, ``npm``...)."""
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         return posixpath.basename(self.path)
 
-    @property
+    @functools.cached_property
     def directory(self) -> str:
         return posixpath.dirname(self.path)
 
