@@ -621,8 +621,13 @@ def closest_paths(ctx: RepoContext, rel: str) -> list[str]:
         for p in ctx.paths
         if p.startswith(prefix) and "/" not in p[len(prefix) :] and (not ext or p.endswith(ext))
     )
-    candidates = sorted({*ctx.named(name), *beside})
-    return difflib.get_close_matches(rel, candidates[:500], n=3, cutoff=0.6)
+    # The nearest in the tree first (longest shared prefix), at most 50: in a monorepo a name
+    # like requirements.txt stands in a thousand places.
+    candidates = sorted(
+        {*ctx.named(name), *beside},
+        key=lambda p: (-len(posixpath.commonprefix([p, rel])), p),
+    )
+    return difflib.get_close_matches(rel, candidates[:50], n=3, cutoff=0.6)
 
 
 def _names(value: Value) -> list[str]:
