@@ -4,6 +4,7 @@ snippet, then suppressed counts and notices. Plain text when colour is off."""
 from __future__ import annotations
 
 import io
+import textwrap
 from collections import Counter
 from itertools import groupby
 
@@ -52,39 +53,51 @@ def _score_panel(report: Report) -> Panel:
     return Panel(Group(table, footer), title=title, title_align="left", expand=False)
 
 
+INDENT = " " * 10
+
+
+def _wrapped(text: str, style: str = "", first: str = INDENT) -> Text:
+    """``text`` wrapped to the report width, continuation lines indented under it. Plain
+    textwrap rather than a rich grid per finding: a monorepo has thousands of findings."""
+    lines = textwrap.wrap(
+        " ".join(text.split()),
+        width=WIDTH,
+        initial_indent=first,
+        subsequent_indent=INDENT,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    return Text("\n".join(lines), style=style)
+
+
 def _finding_block(finding: Finding, color: bool) -> list[object]:
-    """One finding: location and message, then why, fix and snippet, wrapped under the text
-    (a grid keeps continuation lines indented instead of running back to column 0)."""
+    """One finding: location and message, then why, fix and the snippet to paste."""
     loc = finding.location
     where = f"{loc.line}:{loc.column}" if loc.column else f"{loc.line}"
     style = SEVERITY_STYLE[finding.severity]
-    body: list[object] = [
-        Text.assemble(
-            (f"{finding.rule_id} {finding.severity.value} ", style),
-            finding.message,
-            (f"  [{finding.rule_name}]", "dim"),
-        )
-    ]
+    head = f"  {where:<7} {finding.rule_id} {finding.severity.value} "
+    text = _wrapped(f"{finding.message}  [{finding.rule_name}]", first=head)
+    text.stylize("bold", 0, len(where) + 2)
+    text.stylize(style, len(INDENT), len(head))
+    parts: list[object] = [text]
     why = _first_sentence(RULES[finding.rule_id].why_bad)
     if why:
-        body.append(Text(f"why: {why}", style="dim"))
+        parts.append(_wrapped(f"why: {why}", "dim"))
     if finding.fix is not None:
-        body.append(Text(f"fix: {finding.fix.description}", style="green"))
+        parts.append(_wrapped(f"fix: {finding.fix.description}", "green"))
         if finding.fix.snippet:
-            body.append(_snippet(finding.fix.snippet.rstrip("\n"), finding.location.path, color))
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(width=9, no_wrap=True)
-    grid.add_column()
-    grid.add_row(Text(f"  {where}", style="bold"), Group(*body))  # type: ignore[arg-type]
-    return [grid]
+            parts.append(_snippet(finding.fix.snippet.rstrip("\n"), finding.location.path, color))
+    return parts
 
 
 def _snippet(code: str, path: str, color: bool) -> object:
     if not color:  # plain text needs no highlighter: skip importing pygments (start-up time)
-        return Text(code, no_wrap=True, overflow="ignore")
+        return Text(textwrap.indent(code, INDENT + "  "), no_wrap=True, overflow="ignore")
+    from rich.padding import Padding
     from rich.syntax import Syntax
 
-    return Syntax(code, language_of(path), theme="ansi_dark", background_color="default")
+    syntax = Syntax(code, language_of(path), theme="ansi_dark", background_color="default")
+    return Padding(syntax, (0, 0, 0, len(INDENT) + 2))
 
 
 def _first_sentence(text: str) -> str:
@@ -136,7 +149,10 @@ def render(report: Report, *, color: bool = False) -> str:
             console.print(Text(path, style="bold underline"))
             for finding in group:
                 for part in _finding_block(finding, color):
-                    console.print(part)
+                    if color or not isinstance(part, Text):
+                        console.print(part)
+                    else:  # plain and already wrapped: rich's layout pass is pure cost here
+                        buffer.write(part.plain + "\n")
             console.print()
         counts = Counter(f.severity for f in report.findings)
         summary = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
