@@ -949,18 +949,12 @@ def _cache_kind(action: str) -> str | None:
 
 
 def _workflow(ctx: RepoContext, path: str) -> Any:
-    def compute() -> Any:
-        from cacheaudit.parsing.yaml import YamlError, load
+    from cacheaudit.parsing.yaml import YamlError, load_path
 
-        text = ctx.read_text(path)
-        if text is None:
-            return None
-        try:
-            return load(text)
-        except YamlError:
-            return None
-
-    return ctx.memo("cross-yaml", path, compute)
+    try:
+        return load_path(ctx, path)  # the GitHub analyzer's parse, not a second one
+    except YamlError:
+        return None
 
 
 # --- CA504 referenced-file-missing (install inputs) ------------------------------------------

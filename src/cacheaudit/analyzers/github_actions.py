@@ -38,7 +38,7 @@ from cacheaudit.parsing.yaml import (
     item_line,
     key_column,
     key_line,
-    load,
+    load_path,
     value_line,
 )
 from cacheaudit.paths import glob_regex, normalize
@@ -414,7 +414,7 @@ def _doc(ctx: RepoContext, path: str) -> Doc | None:
             return None
         doc = Doc(path, text, text.split("\n"), None)
         try:
-            doc.root = load(text)
+            doc.root = load_path(ctx, path)  # shared with the cross-file rules
         except YamlError as exc:
             doc.error = parse_error(path, exc.message, exc.line, exc.column)
         return doc

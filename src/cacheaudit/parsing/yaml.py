@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cacheaudit.repo import RepoContext
 
 MAX_DEPTH = 100
 MAX_NODE_VISITS = 250_000
@@ -162,6 +165,25 @@ class _ReplayParser:
 
     def dispose(self) -> None:
         self._events = []
+
+
+def load_path(ctx: RepoContext, path: str) -> Any:
+    """The parsed YAML of a repository file, once per run whoever asks (None when the file
+    cannot be read); raises the same YamlError again for a file that does not parse."""
+
+    def compute() -> Any:
+        text = ctx.read_text(path)
+        if text is None:
+            return None
+        try:
+            return load(text)
+        except YamlError as exc:
+            return exc
+
+    result = ctx.memo("yaml", path, compute)
+    if isinstance(result, YamlError):
+        raise result
+    return result
 
 
 def _check_bounds(doc: Any) -> None:
