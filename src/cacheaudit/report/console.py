@@ -149,9 +149,11 @@ def render(report: Report, *, color: bool = False) -> str:
             console.print(Text(path, style="bold underline"))
             for finding in group:
                 for part in _finding_block(finding, color):
-                    if color or not isinstance(part, Text):
+                    if not isinstance(part, Text):
                         console.print(part)
-                    else:  # plain and already wrapped: rich's layout pass is pure cost here
+                    elif color:  # already wrapped: skip rich's own wrapping pass
+                        console.print(part, soft_wrap=True)
+                    else:  # plain: rich's layout pass is pure cost here
                         buffer.write(part.plain + "\n")
             console.print()
         counts = Counter(f.severity for f in report.findings)
