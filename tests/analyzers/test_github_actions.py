@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from tests.conftest import of_rule, run_audit
 
-from cacheaudit.analyzers import gha_actions as facts
 from cacheaudit.analyzers import github_actions as gha
+from cacheaudit.analyzers.github_actions import actions as facts
 from cacheaudit.discovery import FileKind, SourceFile
 from cacheaudit.model import Finding, InstallSite, Report, Severity
 from cacheaudit.repo import RepoContext

@@ -1,7 +1,7 @@
 """What cacheaudit knows about GitHub Actions: one table of actions, their cache inputs, defaults
 by major version and broken versions, plus where each tool keeps its cache on a runner.
 
-Read by ``github_actions.py``; keep facts here, not in the rules. Sources: the actions'
+Read by the modules of this package; keep facts here, not in the rules. Sources: the actions'
 ``action.yml`` and docs (setup-python ``docs/advanced-usage.md`` and ``src/cache-distributions``,
 setup-node v5/v6 release notes and ``src/main.ts``, setup-uv ``docs/caching.md``, actions/cache
 release notes of v3.4.0/v4.2.0), zizmor's ``cache-poisoning`` audit.

@@ -1,0 +1,182 @@
+"""Installs: the package installs a step runs (``Install``), from its ``run:`` script and the
+local shell scripts that script calls, with the working directory each runs in."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from cacheaudit.analyzers.github_actions.model import Doc, EffStep, Install, _is_expr, _map
+from cacheaudit.parsing.shell import Command, InstallCommand, find_installs, parse_script
+from cacheaudit.paths import normalize
+from cacheaudit.repo import RepoContext
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+MAX_SCRIPT_DEPTH = 3
+_NON_SHELLS = frozenset({"python", "python3", "node", "perl", "ruby"})
+_SHELL_PROGRAMS = frozenset({"sh", "bash", "dash", "zsh", "ksh"})
+_BOOTSTRAP = frozenset({"pip", "setuptools", "wheel"})
+
+
+def _project_has_dependencies(ctx: RepoContext, target: str, workdir: str) -> bool:
+    """Whether ``pip install <target>`` of a local project downloads anything from a registry
+    beyond its build backend (RULES: a project without dependencies is not worth a warning)."""
+    m = re.fullmatch(r"(.*?)(?:\[([^\]]*)\])?", target.strip())
+    base = normalize(m.group(1) if m else target, workdir) if m else None
+    extras = [e.strip() for e in (m.group(2) or "").split(",") if e.strip()] if m else []
+    if base is None or "$" in target:
+        return True
+    pyproject = posixpath.join(base, "pyproject.toml") if base else "pyproject.toml"
+
+    def parse() -> dict[str, Any] | None:
+        text = ctx.read_text(pyproject)
+        if text is None:
+            return None
+        try:
+            data: dict[str, Any] = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, ValueError):
+            return None
+        return data
+
+    data = ctx.memo("gha-pyproject", pyproject, parse)
+    if data is None:
+        return True
+    project = data.get("project")
+    poetry = _map(_map(data.get("tool")).get("poetry"))
+    if isinstance(poetry.get("dependencies"), dict) and set(poetry["dependencies"]) - {"python"}:
+        return True
+    if not isinstance(project, dict):
+        return True
+    if "dependencies" in (project.get("dynamic") or []):
+        return True
+    if project.get("dependencies"):
+        return True
+    optional = _map(project.get("optional-dependencies"))
+    return any(optional.get(e) for e in extras)
+
+
+def _is_registry(ctx: RepoContext, cmd: InstallCommand, workdir: str | None) -> bool:
+    if not cmd.downloads_from_registry:
+        return False
+    if cmd.tool not in ("pip", "uv") or cmd.action not in ("install", "pip install"):
+        return True
+    if cmd.requirement_files or cmd.groups or not cmd.local_targets:
+        return True
+    names = {re.split(r"[<>=!~\[;@ ]", p, maxsplit=1)[0].lower() for p in cmd.packages}
+    if names - _BOOTSTRAP or workdir is None:
+        return True
+    return any(_project_has_dependencies(ctx, t, workdir) for t in cmd.local_targets)
+
+
+def _script_path(command: Command, workdir: str | None) -> str | None:
+    """The repository script a command runs (``bash ci/install.sh``, ``./scripts/setup``)."""
+    if workdir is None or not command.argv:
+        return None
+    argv = command.argv
+    if command.program in _SHELL_PROGRAMS or argv[0] in ("source", "."):
+        operands = [a for a in argv[1:] if not a.startswith("-")]
+        if argv[0] not in ("source", ".") and any(a == "-c" for a in argv[1:]):
+            return None
+        target = operands[0] if operands else ""
+    elif "/" in argv[0]:
+        target = argv[0]
+    else:
+        return None
+    if not target or "$" in target:
+        return None
+    return normalize(target, workdir)
+
+
+def _run_installs(ctx: RepoContext, eff: EffStep, pos: int) -> list[Install]:
+    step = eff.step
+    if step.run is None or (step.shell and step.shell.split()[0].rsplit("/", 1)[-1] in _NON_SHELLS):
+        return []
+    if step.working_directory:
+        wd: str | None = (
+            None if _is_expr(step.working_directory) else normalize(step.working_directory)
+        )
+    else:
+        wd = eff.workdir
+    out: list[Install] = []
+    commands = step.commands()
+    for command, workdir in _with_workdirs(commands, wd):
+        env = {**eff.env, **dict(command.env)}
+        column = _column(step.doc, command)
+        for cmd in find_installs([command]):
+            out.append(
+                Install(
+                    pos, eff, cmd, cmd.line, column, env, workdir, _is_registry(ctx, cmd, workdir)
+                )
+            )
+        script = _script_path(command, workdir)
+        if script is not None:
+            for cmd, sdir, spath in _script_installs(ctx, script, workdir, 1, {script}):
+                out.append(
+                    Install(
+                        pos,
+                        eff,
+                        cmd,
+                        command.line,
+                        column,
+                        {**env, **dict(cmd.command.env)},
+                        sdir,
+                        _is_registry(ctx, cmd, sdir),
+                        spath,
+                        cmd.line,
+                    )
+                )
+    return out
+
+
+def _with_workdirs(
+    commands: list[Command], workdir: str | None
+) -> Iterable[tuple[Command, str | None]]:
+    """Each command with the directory it runs in, following ``cd DIR`` in the script."""
+    for command in commands:
+        yield command, workdir
+        if command.program in ("cd", "pushd") and command.argv[0] in ("cd", "pushd"):
+            target = command.argv[1] if len(command.argv) == 2 else ""
+            if workdir is None or not target or "$" in target or target.startswith(("-", "~")):
+                workdir = None
+            else:
+                workdir = normalize(target, workdir)
+        elif command.program == "popd":
+            workdir = None
+
+
+def _script_installs(
+    ctx: RepoContext, path: str, workdir: str | None, depth: int, seen: set[str]
+) -> list[tuple[InstallCommand, str | None, str]]:
+    if path not in ctx.paths or depth > MAX_SCRIPT_DEPTH:
+        return []
+    text = ctx.read_text(path)
+    if text is None:
+        return []
+    first = text.split("\n", 1)[0]
+    if not (
+        path.endswith((".sh", ".bash"))
+        or (first.startswith("#!") and re.search(r"\b(ba|z|k|da)?sh\b", first))
+    ):
+        return []
+    out: list[tuple[InstallCommand, str | None, str]] = []
+    for command, wd in _with_workdirs(parse_script(text), workdir):
+        out.extend((cmd, wd, path) for cmd in find_installs([command]))
+        nested = _script_path(command, wd)
+        if nested is not None and nested not in seen:
+            out.extend(_script_installs(ctx, nested, wd, depth + 1, {*seen, nested}))
+    return out
+
+
+def _column(doc: Doc, command: Command) -> int | None:
+    if not 0 < command.line <= len(doc.lines) or not command.text:
+        return None
+    head = command.text.split()[0]
+    found = doc.lines[command.line - 1].find(head)
+    return found + 1 if found >= 0 else None

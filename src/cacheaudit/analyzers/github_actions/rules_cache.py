@@ -1,0 +1,677 @@
+"""Rules on cache steps: CA109 (broken cache action version), CA102 and CA103 (setup-python /
+setup-node caching with no dependency or lock file), CA504 (files named by cache inputs that do
+not exist), and the ``actions/cache`` key rules CA105-CA108 and CA113."""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+import re
+from collections.abc import Mapping
+
+from cacheaudit.analyzers.github_actions import actions as facts
+from cacheaudit.analyzers.github_actions.caches import _covers, _hashfiles_args
+from cacheaudit.analyzers.github_actions.collector import _Collector, _loc
+from cacheaudit.analyzers.github_actions.fixes import (
+    _checkout_first,
+    _default_key_glob,
+    _new_cache_step,
+    _render_step,
+)
+from cacheaudit.analyzers.github_actions.model import (
+    _EXPR,
+    _GLOB_CHARS,
+    _HASHFILES,
+    _STRING,
+    CacheUse,
+    PathEntry,
+    Unit,
+    _fold,
+    _gh_glob,
+    _is_expr,
+    _last_step,
+    _lines_of,
+    _unknowable,
+    _workspace,
+)
+from cacheaudit.installs import install_inputs
+from cacheaudit.model import Fix, Severity
+from cacheaudit.parsing.yaml import value_line
+from cacheaudit.repo import RepoContext
+from cacheaudit.rules import RULES
+
+_CONTEXT_REF = re.compile(r"[A-Za-z_][\w-]*(?:\.[\w*-]+|\[[^\]]*\])*")
+_VOLATILE = (
+    "github.sha",
+    "github.run_id",
+    "github.run_number",
+    "github.run_attempt",
+    "github.event.after",
+    "github.event.pull_request.head.sha",
+)
+_STATIC_CONTEXT = re.compile(
+    r"(runner\.(os|arch)|matrix\.[\w-]+|github\.(job|workflow|ref|ref_name|head_ref|base_ref|"
+    r"repository|event_name|workflow_ref|ref_type)|env\.[\w-]+|steps\.[\w-]+\.outputs\."
+    r"(python-version|node-version|uv-version|python-path))"
+)
+_EXPR_WORDS = frozenset({
+    "true", "false", "null", "format", "join", "tojson", "fromjson", "contains", "startswith",
+    "endswith", "always", "success", "failure", "cancelled", "hashfiles",
+})  # fmt: skip
+_OS_WORDS = re.compile(r"linux|ubuntu|macos|darwin|windows", re.I)
+_LOCKERS = frozenset({"uv", "poetry", "pipenv", "pdm"})
+_WRITERS = frozenset({"cp", "mv", "touch", "tee", "curl", "wget", "ln", "install"})
+
+
+def _maybe_generated(unit: Unit, pos: int, pattern: str, before_line: int = 0) -> bool:
+    """Whether a command that runs before step ``pos`` (or earlier in it, before
+    ``before_line``) may write a file matching ``pattern``: a lock, compile or export, a
+    redirection or copy naming it, or an artifact download."""
+    base = posixpath.basename(pattern.rstrip("/"))
+    stem = _GLOB_CHARS.split(base)[0] if _GLOB_CHARS.search(base) else base
+    lock_like = (
+        "lock" in base
+        or "requirements" in base
+        or "constraints" in base
+        or base.endswith((".txt", "*"))
+    )
+    stop = min(pos + 1, len(unit.steps)) if before_line else pos
+    for i, eff in enumerate(unit.steps[:stop]):
+        run = eff.step.run
+        if run is None:
+            continue
+        for command in eff.step.commands():
+            if i == pos and command.line >= before_line:
+                break
+            argv, text = command.argv, command.text
+            if not argv:
+                continue
+            names_it = bool(stem) and len(stem) > 2 and stem in text
+            if names_it and (
+                ">" in text
+                or command.program in _WRITERS
+                or any(a in ("-o", "--output", "--output-file", "-O") for a in argv)
+            ):
+                return True
+            if lock_like and (
+                command.program in ("pip-compile", "pip-sync")
+                or (command.program in _LOCKERS and argv[1:2] in (("lock",), ("export",)))
+                or argv[1:3] == ("pip", "compile")
+            ):
+                return True
+    return False
+
+
+def _key_kind(key: str, env: Mapping[str, str | None]) -> str:
+    """``content`` (hashFiles), ``volatile`` (sha/run id), ``static``, or ``unknown``."""
+    exprs = _EXPR.findall(key)
+    if any(_HASHFILES.search(e) for e in exprs):
+        return "content"
+    kind = "static"
+    for expr in exprs:
+        if any(v in expr for v in _VOLATILE):
+            return "volatile"
+        body = _STRING.sub("", expr)
+        for ref in _CONTEXT_REF.findall(body):
+            if ref.lower() in _EXPR_WORDS:
+                continue
+            unknown_env = ref.startswith("env.") and _is_expr(env.get(ref[4:]))
+            if not _STATIC_CONTEXT.fullmatch(ref) or unknown_env:
+                kind = "unknown"
+    return kind
+
+
+def _rules_cache_steps(out: _Collector, unit: Unit) -> None:
+    for cache in unit.caches:
+        _rule_ca109(out, unit, cache)
+        if cache.kind == "setup-python":
+            _rule_ca102(out, unit, cache)
+        elif cache.kind in ("setup-node", "setup-node-auto"):
+            _rule_ca103(out, unit, cache)
+        elif cache.kind in ("cache", "cache-restore", "cache-save"):
+            _rules_actions_cache(out, unit, cache)
+
+
+def _rule_ca109(out: _Collector, unit: Unit, cache: CacheUse) -> None:
+    step = cache.step
+    spec = step.spec
+    if spec is None or spec.floor is None or step.uses is None:
+        return
+    if spec.floor.only_with_cache and cache.restores is False and cache.kind != "cache-save":
+        return
+    ref = step.uses.version
+    broken = spec.floor.broken(ref)
+    if broken is False:
+        return
+    line_text = step.doc.lines[step.line - 1] if 0 < step.line <= len(step.doc.lines) else ""
+    column = line_text.find(step.uses.raw) + 1 or None
+    name = step.uses.name
+    written = step.uses.raw.split("@", 1)[0]
+    fixed_line = line_text.replace(step.uses.raw, f"{written}@{spec.floor.fixed.split('@')[1]}")
+    if "#" in fixed_line:  # a version comment no longer matches the new ref
+        fixed_line = fixed_line.split("#", 1)[0].rstrip()
+    if broken is None:
+        message = (
+            f"{unit.at(step)} pins {name} to a commit SHA with no version comment: "
+            f"cacheaudit cannot tell offline whether it predates the 2025 cache service "
+            f"(versions before {_floor_text(spec.floor)} fail)."
+        )
+        fix = Fix(
+            f"Add the version as a trailing comment (`@{step.uses.ref} # vX.Y.Z`) so it "
+            f"can be checked, and make sure it is {_floor_text(spec.floor)} or later.",
+            "",
+        )
+        finding = RULES["CA109"].finding(
+            _loc(step, step.line, column),
+            message,
+            subject=unit.subject(step, "version"),
+            fix=fix,
+            weight=0.25,
+        )
+        out.add(dataclasses.replace(finding, severity=Severity.INFO))
+        return
+    shown = step.uses.ref + (
+        f" ({step.uses.comment})"
+        if ref.kind == "exact" and facts.parse_ref(step.uses.ref).kind == "sha"
+        else ""
+    )
+    message = (
+        f"{unit.at(step)} uses {name}@{shown}: since the cache service moved "
+        f"(2025-02) this version's cache requests fail, so the step fails or caches "
+        f"nothing. Versions before {_floor_text(spec.floor)} are affected."
+    )
+    fix = Fix(
+        f"Use {spec.floor.fixed} or newer (when pinning by SHA, pin a release from "
+        f"{_floor_text(spec.floor)} on and name it in a trailing comment).",
+        fixed_line,
+    )
+    out.add(
+        RULES["CA109"].finding(
+            _loc(step, step.line, column), message, subject=unit.subject(step, "version"), fix=fix
+        )
+    )
+
+
+def _floor_text(floor: facts.VersionFloor) -> str:
+    first = [f"v{'.'.join(map(str, v))}" for _, v in floor.min_by_major]
+    return " / ".join(first) if first else f"v{floor.fine_from_major}"
+
+
+def _rule_ca102(out: _Collector, unit: Unit, cache: CacheUse) -> None:
+    ctx = out.ctx
+    step = cache.step
+    mode = step.inputs.get("cache", "").strip()
+    if mode not in facts.SETUP_PYTHON_DEFAULT_GLOBS:
+        return
+    state = _workspace(unit, cache.pos)
+    if state == "unknown":
+        return
+    explicit = "cache-dependency-path" in step.inputs
+    raw = step.inputs.get("cache-dependency-path", "")
+    patterns = _lines_of(raw) if explicit else list(facts.SETUP_PYTHON_DEFAULT_GLOBS[mode])
+    if any(_is_expr(p) or _unknowable(p) for p in patterns):
+        return
+    matched = {p: _gh_glob(ctx, p) for p in patterns}
+    fallback = _gh_glob(ctx, facts.SETUP_PYTHON_PIP_FALLBACK) if mode == "pip" else []
+    if any(_maybe_generated(unit, cache.pos, p) for p in patterns):
+        return
+    where = unit.at(step)
+    if state == "late" and (any(matched.values()) or fallback):
+        message = (
+            f"{where} turns on `cache: {mode}` before `actions/checkout` has run: "
+            f"setup-python finds no dependency file and the step fails."
+        )
+        out.add(
+            RULES["CA102"].finding(
+                _loc(step, cache.line),
+                message,
+                subject=unit.subject(step, "cache"),
+                fix=Fix("Move `actions/checkout` before this step.", _checkout_first(unit, step)),
+            )
+        )
+        return
+    if any(matched.values()):
+        _ca504_entries(out, unit, cache, "cache-dependency-path", matched)
+        return
+    if fallback:
+        if explicit:
+            _ca504_entries(out, unit, cache, "cache-dependency-path", matched)
+        return
+    looked = ", ".join(f"`{p}`" for p in patterns)
+    also = f" (nor `{facts.SETUP_PYTHON_PIP_FALLBACK}`)" if mode == "pip" else ""
+    line = step.input_line("cache-dependency-path") if explicit else cache.line
+    message = (
+        f"{where} sets `cache: {mode}` but no file matches {looked}{also}: "
+        f"setup-python fails with 'No file ... matched'."
+    )
+    files = _dependency_files(ctx, unit, mode)
+    if files:
+        snippet = _render_step(unit, step, {"cache-dependency-path": files})
+        description = "Point `cache-dependency-path` at the files the job installs from."
+    else:
+        snippet = _render_step(unit, step, {}, remove=("cache", "cache-dependency-path"))
+        description = (
+            "The job installs from no dependency file: remove `cache:` (or cache "
+            "with actions/cache keyed on a file that exists)."
+        )
+    out.add(
+        RULES["CA102"].finding(
+            _loc(step, line),
+            message,
+            subject=unit.subject(step, "cache"),
+            fix=Fix(description, snippet),
+        )
+    )
+
+
+def _ca504_entries(
+    out: _Collector, unit: Unit, cache: CacheUse, input_name: str, matched: Mapping[str, list[str]]
+) -> None:
+    step = cache.step
+    raw = step.inputs.get(input_name, "")
+    base = (
+        value_line(step.with_node, input_name)
+        if step.with_node and input_name in step.with_node
+        else step.line
+    )
+    block = "\n" in raw
+    for offset, text in enumerate(raw.splitlines()):
+        pat = text.strip()
+        if not pat or pat not in matched or matched[pat] or _GLOB_CHARS.search(pat):
+            continue
+        line = base + offset if block else base
+        message = (
+            f"{unit.at(step)} lists `{pat}` in `{input_name}`, but that file does not "
+            f"exist: the cache key silently ignores it."
+        )
+        rest = [p for p in _lines_of(raw) if p != pat]
+        out.add(
+            RULES["CA504"].finding(
+                _loc(step, line),
+                message,
+                subject=unit.subject(step, f"{input_name}:{pat}"),
+                fix=Fix(
+                    "Correct the path to the file that exists, or remove the entry.",
+                    _render_step(unit, step, {input_name: rest}) if rest else "",
+                ),
+            )
+        )
+
+
+def _dependency_files(ctx: RepoContext, unit: Unit, mode: str) -> list[str]:
+    """Existing files the unit's installs for ``mode`` read (for cache-dependency-path)."""
+    files: list[str] = []
+    for install in unit.installs:
+        if install.workdir is None or mode not in (install.cmd.cache_tool, install.cmd.tool):
+            continue
+        files.extend(f for f in install_inputs(install.cmd, ctx, install.workdir) if ctx.exists(f))
+    return list(dict.fromkeys(files))
+
+
+def _rule_ca103(out: _Collector, unit: Unit, cache: CacheUse) -> None:
+    ctx = out.ctx
+    step = cache.step
+    manager = next(iter(cache.tools)) if cache.tools else None
+    if manager is None:
+        return
+    state = _workspace(unit, cache.pos)
+    if state == "unknown" or (state == "late" and cache.kind == "setup-node-auto"):
+        return
+    cdp = _lines_of(step.inputs.get("cache-dependency-path", ""))
+    if any(_is_expr(p) or _unknowable(p) for p in cdp):
+        return
+    if cdp:
+        matched = {p: _gh_glob(ctx, p) for p in cdp}
+        if any(matched.values()):
+            _ca504_entries(out, unit, cache, "cache-dependency-path", matched)
+            return
+        looked = ", ".join(f"`{p}`" for p in cdp)
+    else:
+        names = facts.SETUP_NODE_LOCKFILES[manager]
+        if any(ctx.exists(n) for n in names):
+            return
+        looked = " or ".join(f"`{n}`" for n in names) + " at the repository root"
+    if any(
+        _maybe_generated(unit, cache.pos, p) for p in cdp or facts.SETUP_NODE_LOCKFILES[manager]
+    ):
+        return
+    how = cache.what
+    message = (
+        f"{unit.at(step)} caches with {how} but finds no lock file ({looked}): "
+        f"setup-node fails with 'Dependencies lock file is not found'."
+    )
+    if state == "late":
+        message = (
+            f"{unit.at(step)} caches with {how} before `actions/checkout` has run: "
+            f"setup-node finds no lock file and fails."
+        )
+    candidates = [p for n in facts.SETUP_NODE_LOCKFILES[manager] for p in ctx.glob(f"**/{n}")]
+    if candidates and state == "ok":
+        snippet = _render_step(unit, step, {"cache-dependency-path": candidates[:3]})
+        description = "Point `cache-dependency-path` at the lock file."
+    elif cache.kind == "setup-node-auto":
+        snippet = _render_step(unit, step, {"package-manager-cache": ["false"]})
+        description = "Commit a lock file, or turn automatic caching off."
+    else:
+        snippet = _render_step(unit, step, {}, remove=("cache", "cache-dependency-path"))
+        description = "Commit the lock file, or remove `cache:`."
+    if state == "late":
+        snippet = _checkout_first(unit, step)
+        description = "Move `actions/checkout` before this step."
+    out.add(
+        RULES["CA103"].finding(
+            _loc(step, cache.line),
+            message,
+            subject=unit.subject(step, "cache"),
+            fix=Fix(description, snippet),
+        )
+    )
+
+
+def _is_dependency_cache(cache: CacheUse) -> bool:
+    return any(e.kinds for e in cache.entries)
+
+
+def _rules_actions_cache(out: _Collector, unit: Unit, cache: CacheUse) -> None:
+    ctx = out.ctx
+    step = cache.step
+    key = step.inputs.get("key", "")
+    restore_keys = step.inputs.get("restore-keys", "").strip()
+    env = cache.eff.env
+    kind = _key_kind(key, env)
+    key_line_no = step.input_line("key")
+    dependency = _is_dependency_cache(cache)
+    envs = [e for e in cache.entries if e.kinds & {"python-env", "node-env"}]
+    tools = sorted({k for e in cache.entries for k in e.kinds} - {"python-env", "node-env"})
+    label = (
+        tools[0]
+        if tools
+        else (
+            "venv"
+            if any("python-env" in e.kinds for e in envs)
+            else "node-modules"
+            if envs
+            else "deps"
+        )
+    )
+    # CA106 / CA504: hashFiles patterns that match nothing.
+    calls = _hashfiles_args(key)
+    state = _workspace(unit, cache.pos)
+    if calls and state != "unknown":
+        for args in calls:
+            if args is None:
+                continue
+            positive = [p for p in args if not p.startswith("!")]
+            if not positive or any(_unknowable(p) for p in positive):
+                continue
+            if any(_maybe_generated(unit, cache.pos, p) for p in positive):
+                continue
+            matched = {p: _gh_glob(ctx, p) for p in positive}
+            if state == "late" and any(matched.values()):
+                shown = ", ".join(f"'{p}'" for p in positive)
+                message = (
+                    f"{unit.at(step)} keys the cache on `hashFiles({shown})` before "
+                    "`actions/checkout` has run: hashFiles returns an empty string and"
+                    " the key is constant."
+                )
+                out.add(
+                    RULES["CA106"].finding(
+                        _loc(step, key_line_no),
+                        message,
+                        subject=unit.subject(step, "key"),
+                        fix=Fix(
+                            "Move `actions/checkout` before this step.", _checkout_first(unit, step)
+                        ),
+                    )
+                )
+            elif not any(matched.values()):
+                shown = ", ".join(f"'{p}'" for p in positive)
+                message = (
+                    f"{unit.at(step)} keys the cache on `hashFiles({shown})`, which "
+                    "matches no file in the repository: hashFiles returns an empty "
+                    "string, so the key is constant and never refreshes."
+                )
+                files = _key_files(ctx, unit, cache)
+                snippet = ""
+                if files:
+                    new_key = key.replace(
+                        _hashfiles_call_text(key, args),
+                        "hashFiles(" + ", ".join(f"'{f}'" for f in files) + ")",
+                    )
+                    snippet = _render_step(unit, step, {"key": [new_key]})
+                out.add(
+                    RULES["CA106"].finding(
+                        _loc(step, key_line_no),
+                        message,
+                        subject=unit.subject(step, "key"),
+                        fix=Fix(
+                            "Change the `hashFiles()` pattern to the dependency files that exist.",
+                            snippet,
+                        ),
+                    )
+                )
+            else:
+                for pat, hits in matched.items():
+                    if hits or _GLOB_CHARS.search(pat):
+                        continue
+                    message = (
+                        f"{unit.at(step)} hashes `{pat}` in its cache key, but that "
+                        "file does not exist: the key ignores it."
+                    )
+                    call = _hashfiles_call_text(key, args)
+                    kept = ", ".join(f"'{a}'" for a in args if a != pat)
+                    new_key = key.replace(call, f"hashFiles({kept})") if call else key
+                    out.add(
+                        RULES["CA504"].finding(
+                            _loc(step, key_line_no),
+                            message,
+                            subject=unit.subject(step, f"hashFiles:{pat}"),
+                            fix=Fix(
+                                "Correct the path to the file that exists, or remove it.",
+                                _render_step(unit, step, {"key": [new_key]}),
+                            ),
+                        )
+                    )
+    if cache.kind == "cache-save" or not dependency:
+        return
+    # CA105: keys that never refresh (static) or never hit (run-unique, no restore-keys).
+    if kind == "static" or (kind == "volatile" and not restore_keys):
+        why = (
+            "is the same on every run, so the cache is saved once and never refreshed as "
+            "dependencies change"
+            if kind == "static"
+            else "changes on every run, so it never hits"
+        )
+        message = (
+            f"{unit.at(step)} caches {', '.join(f'`{e.raw}`' for e in cache.entries)} "
+            f"under key `{_fold(key)}`, which hashes no lock or requirements file: it "
+            f"{why}."
+        )
+        files = _key_files(ctx, unit, cache)
+        pattern = ", ".join(f"'{f}'" for f in files) or _default_key_glob(label)
+        new_key = f"${{{{ runner.os }}}}-{label}-${{{{ hashFiles({pattern}) }}}}"
+        updates = {"key": [new_key]}
+        if not restore_keys:
+            updates["restore-keys"] = ["|", f"${{{{ runner.os }}}}-{label}-"]
+        out.add(
+            RULES["CA105"].finding(
+                _loc(step, key_line_no),
+                message,
+                subject=unit.subject(step, "key"),
+                fix=Fix(
+                    "Key the cache on `runner.os` plus `hashFiles()` of the files the job "
+                    "installs from, with a `restore-keys` prefix.",
+                    _render_step(unit, step, updates),
+                ),
+            )
+        )
+    # CA107: installed environments keyed without the OS or the matrix runtime version.
+    if envs and kind in ("content", "static"):
+        _rule_ca107(out, unit, cache, envs, key, key_line_no)
+    # CA108: node_modules.
+    node = [e for e in cache.entries if "node-env" in e.kinds]
+    if node:
+        message = (
+            f"{unit.at(step)} caches `{node[0].raw}`: node_modules breaks across Node "
+            "versions and `npm ci` deletes it before installing; cache npm's download "
+            "cache (~/.npm) instead."
+        )
+        setup = _last_step(unit, "setup-node", cache.pos)
+        if setup is not None and "cache" not in setup.inputs:
+            snippet = _render_step(unit, setup, {"cache": [_node_manager(unit)]})
+            description = "Turn on setup-node's cache and drop the node_modules cache."
+        else:
+            snippet = _new_cache_step(
+                unit, step, "npm", ["~/.npm"], _key_files(ctx, unit, cache) or ["package-lock.json"]
+            )
+            description = "Cache `~/.npm` keyed on the lock file instead of node_modules."
+        out.add(
+            RULES["CA108"].finding(
+                _loc(step, node[0].line),
+                message,
+                subject=unit.subject(step, "node_modules"),
+                fix=Fix(description, snippet),
+            )
+        )
+    # CA113: a content-addressed download cache with no fallback.
+    if kind == "content" and not restore_keys and not envs and cache.restores:
+        prefix = _key_prefix(key)
+        message = (
+            f"{unit.at(step)} has a content-addressed key but no `restore-keys`: every "
+            "change to the hashed files starts from an empty cache."
+        )
+        snippet = _render_step(
+            unit, step, {"restore-keys": ["|", prefix or f"${{{{ runner.os }}}}-{label}-"]}
+        )
+        out.add(
+            RULES["CA113"].finding(
+                _loc(step, key_line_no),
+                message,
+                subject=unit.subject(step, "restore-keys"),
+                fix=Fix("Add `restore-keys` with the key's prefix up to the hash.", snippet),
+            )
+        )
+
+
+def _hashfiles_call_text(key: str, args: list[str]) -> str:
+    for m in _HASHFILES.finditer(key):
+        depth, pos = 1, m.end()
+        while pos < len(key) and depth:
+            depth += {"(": 1, ")": -1}.get(key[pos], 0)
+            pos += 1
+        text = key[m.start() : pos]
+        if all(a in text for a in args):
+            return text
+    return ""
+
+
+def _key_prefix(key: str) -> str:
+    m = _HASHFILES.search(key)
+    if not m:
+        return ""
+    start = key.rfind("${{", 0, m.start())
+    return key[:start].strip() if start > 0 else ""
+
+
+def _key_files(ctx: RepoContext, unit: Unit, cache: CacheUse) -> list[str]:
+    """Files to hash for this cache: what the installs it covers read."""
+    files: list[str] = []
+    for install in unit.installs:
+        if install.workdir is None or install.pos <= cache.pos:
+            continue
+        if _covers(cache, install):
+            files.extend(
+                f for f in install_inputs(install.cmd, ctx, install.workdir) if ctx.exists(f)
+            )
+    return _prefer_locks(list(dict.fromkeys(files)))
+
+
+def _prefer_locks(files: list[str]) -> list[str]:
+    """Drop manifests (package.json, pyproject.toml) when their lock file is listed: the lock
+    decides what is downloaded."""
+    from cacheaudit.discovery import LOCKFILE_NAMES
+
+    locked_dirs = {posixpath.dirname(f) for f in files if posixpath.basename(f) in LOCKFILE_NAMES}
+    return [
+        f
+        for f in files
+        if not (
+            posixpath.basename(f) in ("package.json", "pyproject.toml", "Pipfile")
+            and posixpath.dirname(f) in locked_dirs
+        )
+    ]
+
+
+def _rule_ca107(
+    out: _Collector, unit: Unit, cache: CacheUse, envs: list[PathEntry], key: str, line: int
+) -> None:
+    job = unit.job
+    if job is None:
+        return
+    missing: list[str] = []
+    varies = job.oses is not None and len(job.oses) > 1
+    os_marked = (
+        "runner.os" in key
+        or "env.ImageOS" in key
+        or "pythonLocation" in key
+        or any(f"matrix.{v}" in key for v in job.runs_on_vars)
+        or bool(_OS_WORDS.search(_EXPR.sub("", key)))
+    )
+    if varies and not os_marked:
+        missing.append("`runner.os`")
+    kinds = {k for e in envs for k in e.kinds}
+    for setup_kind, input_name, env_kind in (
+        ("setup-python", "python-version", "python-env"),
+        ("setup-node", "node-version", "node-env"),
+        ("setup-uv", "python-version", "python-env"),
+    ):
+        if env_kind not in kinds:
+            continue
+        setup = _last_step(unit, setup_kind, cache.pos)
+        if setup is None:
+            continue
+        m = re.search(r"matrix\.([\w-]+)", setup.inputs.get(input_name, ""))
+        if not m:
+            continue
+        values = job.matrix.get(m.group(1), [])
+        if values is not None and len(set(values)) < 2:
+            continue
+        var = m.group(1)
+        output = f"outputs.{input_name}"
+        if f"matrix.{var}" in key or output in key or "pythonLocation" in key:
+            continue
+        missing.append(f"`matrix.{var}`")
+    if not missing:
+        return
+    step = cache.step
+    message = (
+        f"{unit.at(step)} caches the installed environment "
+        f"{', '.join(f'`{e.raw}`' for e in envs)} under key `{_fold(key)}`, which omits "
+        f"{' and '.join(missing)}: a job on another "
+        f"{'OS or ' if '`runner.os`' in missing else ''}runtime version restores an "
+        "environment built for a different runtime."
+    )
+    parts = [p.strip("`") for p in missing]
+    prefix = "-".join(f"${{{{ {p} }}}}" for p in parts)
+    updates: dict[str, list[str]] = {"key": [f"{prefix}-{key.strip()}"]}
+    restore = _lines_of(step.inputs.get("restore-keys", ""))
+    if restore:  # a prefix fallback must not cross runtimes either
+        updates["restore-keys"] = ["|", *(f"{prefix}-{r}" for r in restore)]
+    snippet = _render_step(unit, step, updates)
+    out.add(
+        RULES["CA107"].finding(
+            _loc(step, line),
+            message,
+            subject=unit.subject(step, "key-runtime"),
+            fix=Fix(
+                "Add the OS and the runtime version to the key (or cache the download cache "
+                "instead of the environment).",
+                snippet,
+            ),
+        )
+    )
+
+
+def _node_manager(unit: Unit) -> str:
+    tools = [i.cmd.tool for i in unit.installs if i.cmd.tool in facts.NODE_TOOLS]
+    return tools[0] if tools else "npm"

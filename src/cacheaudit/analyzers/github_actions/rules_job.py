@@ -1,0 +1,338 @@
+"""Rules on whole jobs and workflows: CA110 (cache poisoning in release workflows), CA111
+(Docker builds without a layer cache) and CA112 (caches written only by pull requests)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cacheaudit.analyzers.github_actions.collector import _Collector, _loc
+from cacheaudit.analyzers.github_actions.fixes import (
+    _build_push_snippet,
+    _fix_ca110,
+    _on_snippet,
+    _prepend_step,
+    _render_step,
+    _step_text,
+)
+from cacheaudit.analyzers.github_actions.installs import _column
+from cacheaudit.analyzers.github_actions.model import (
+    EffStep,
+    Step,
+    Unit,
+    _fold,
+    _is_expr,
+    _lines_of,
+    _map,
+    _own,
+    _publishes,
+    _release_reasons,
+    _slug,
+)
+from cacheaudit.analyzers.github_actions.parse import _triggers
+from cacheaudit.discovery import FileKind
+from cacheaudit.model import Fix, Location
+from cacheaudit.repo import RepoContext
+from cacheaudit.rules import RULES
+
+_PR_EVENTS = frozenset(
+    {"pull_request", "pull_request_review", "pull_request_review_comment", "merge_group"}
+)
+_SHARED_CACHE_EVENTS = frozenset({"push", "schedule", "workflow_dispatch"})
+
+
+def _rule_ca110(out: _Collector, unit: Unit) -> None:
+    if unit.job is None:
+        return
+    triggers = unit.triggers
+    reasons = _release_reasons(unit)
+    publisher = _publishes(unit)
+    if not reasons and publisher is None:
+        return
+    called = triggers is not None and "workflow_call" in _triggers(unit.doc).events
+    why = (
+        f"{'runs from a workflow' if called else 'is'} triggered by {' and '.join(reasons)}"
+        if reasons
+        else f"publishes in {publisher.label if publisher else 'a step'}"
+    )
+    reported: set[int] = set()
+    for cache in unit.caches:
+        if cache.restores is not True:
+            continue
+        step = cache.step
+        anchor = step if _own(unit, step) else cache.eff.via
+        if anchor is None or anchor.doc.path != unit.doc.path or id(anchor) in reported:
+            continue
+        reported.add(id(anchor))
+        inside = "" if anchor is step else f" (inside action {step.doc.path})"
+        message = (
+            f"{unit.where} {why}, and {anchor.label} restores {cache.what}{inside}: "
+            "caches are shared with branch and pull-request runs, so a poisoned cache "
+            "can end up in what this job builds and releases."
+        )
+        line = cache.line if anchor is step else anchor.line
+        out.add(
+            RULES["CA110"].finding(
+                _loc(anchor, line),
+                message,
+                subject=unit.subject(anchor, "cache-poisoning"),
+                fix=_fix_ca110(unit, cache, anchor),
+            )
+        )
+
+
+def _rule_ca111(out: _Collector, unit: Unit) -> None:
+    if unit.runner not in ("github", "ephemeral"):
+        return
+    if any(
+        eff.step.spec is not None and eff.step.spec.kind == "remote-builder" for eff in unit.steps
+    ):
+        return
+    buildx_seen = False
+    for eff in unit.steps:
+        step = eff.step
+        spec = step.spec
+        if spec is not None and spec.kind == "buildx":
+            if step.inputs.get("driver", "").strip().lower() in ("cloud", "remote", "kubernetes"):
+                return
+            buildx_seen = True
+            continue
+        if spec is not None and spec.kind == "docker-build":
+            _ca111_action(out, unit, step, buildx_seen)
+        elif step.run is not None:
+            _ca111_run(out, unit, eff)
+
+
+def _ca111_action(out: _Collector, unit: Unit, step: Step, buildx_seen: bool) -> None:
+    cache_from = _lines_of(step.inputs.get("cache-from", ""))
+    cache_to = _lines_of(step.inputs.get("cache-to", ""))
+    if any(_is_expr(v) for v in (*cache_from, *cache_to)) or _is_expr(step.inputs.get("builder")):
+        return
+    if step.inputs.get("no-cache", "").strip().lower() == "true":
+        return
+    if not cache_from and not cache_to:
+        message = (
+            f"{unit.at(step)} builds an image with docker/build-push-action without "
+            "`cache-from`/`cache-to`: every run rebuilds every layer."
+        )
+        scope = (
+            _slug(
+                step.inputs.get("tags", "")
+                .split(",")[0]
+                .split("\n")[0]
+                .split(":")[0]
+                .rsplit("/", 1)[-1]
+            )
+            if step.inputs.get("tags")
+            else _slug(step.ident)
+        )
+        snippet = _render_step(
+            unit,
+            step,
+            {
+                "cache-from": [f"type=gha,scope={scope}"],
+                "cache-to": [f"type=gha,scope={scope},mode=max"],
+            },
+        )
+        if not buildx_seen:
+            snippet = _prepend_step(unit, step, ["uses: docker/setup-buildx-action@v3"], snippet)
+        out.add(
+            RULES["CA111"].finding(
+                _loc(step, step.line),
+                message,
+                subject=unit.subject(step, "layer-cache"),
+                fix=Fix(
+                    "Add `cache-from`/`cache-to` with the GitHub Actions cache backend (after "
+                    "docker/setup-buildx-action), one `scope` per image.",
+                    snippet,
+                ),
+            )
+        )
+        return
+    if (
+        any("type=gha" in v for v in (*cache_from, *cache_to))
+        and not buildx_seen
+        and not step.inputs.get("builder")
+    ):
+        line = step.input_line("cache-to" if cache_to else "cache-from")
+        message = (
+            f"{unit.at(step)} uses the `type=gha` cache without "
+            "docker/setup-buildx-action before it: the default docker driver rejects "
+            "cache export, so the build fails or caches nothing."
+        )
+        out.add(
+            RULES["CA111"].finding(
+                _loc(step, line),
+                message,
+                subject=unit.subject(step, "gha-needs-buildx"),
+                fix=Fix(
+                    "Add docker/setup-buildx-action before this step.",
+                    _prepend_step(
+                        unit, step, ["uses: docker/setup-buildx-action@v3"], _step_text(unit, step)
+                    ),
+                ),
+            )
+        )
+
+
+_DOCKER_VALUE_OPTIONS = frozenset({
+    "-t", "--tag", "-f", "--file", "--build-arg", "--target", "--platform", "--label",
+    "--secret", "--ssh", "--cache-from", "--cache-to", "--network", "--progress", "-o",
+    "--output", "--iidfile", "--add-host", "--shm-size", "--ulimit", "--builder",
+    "--metadata-file", "--build-context", "--attest", "--provenance", "--sbom", "--annotation",
+})  # fmt: skip
+
+
+def _docker_build(argv: Sequence[str]) -> dict[str, list[str]] | None:
+    """Options and context of ``docker [buildx|image] build ...``; None for other commands."""
+    args = list(argv[1:])
+    if args[:2] in (["buildx", "build"], ["image", "build"]):
+        args = args[2:]
+    elif args[:1] == ["build"]:
+        args = args[1:]
+    else:
+        return None
+    opts: dict[str, list[str]] = {"context": []}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg.startswith("-"):
+            name, _, value = arg.partition("=")
+            if name in _DOCKER_VALUE_OPTIONS and not value:
+                value = args[i] if i < len(args) else ""
+                i += 1
+            opts.setdefault(name, []).append(value)
+        else:
+            opts["context"].append(arg)
+    return opts
+
+
+def _ca111_run(out: _Collector, unit: Unit, eff: EffStep) -> None:
+    step = eff.step
+    if step.run is None:
+        return
+    for command in step.commands():
+        if command.program != "docker":
+            continue
+        opts = _docker_build(command.argv)
+        if opts is None or "--no-cache" in opts:
+            continue
+        env = {**eff.env, **dict(command.env)}
+        sources = opts.get("--cache-from", [])
+        column = _column(step.doc, command)
+        if not sources:
+            message = (
+                f"{unit.at(step)} runs `{_fold(command.text)}` without `--cache-from`: "
+                "every run rebuilds every layer."
+            )
+            out.add(
+                RULES["CA111"].finding(
+                    _loc(step, command.line, column),
+                    message,
+                    subject=unit.subject(step, f"docker-build:{command.line - step.line}"),
+                    fix=Fix(
+                        "Build with docker/build-push-action and the GitHub Actions cache "
+                        "(`cache-from: type=gha`, `cache-to: type=gha,mode=max`), or add a "
+                        "registry cache (`--cache-from`/`--cache-to type=registry,ref=...`).",
+                        _build_push_snippet(unit, step, opts),
+                    ),
+                )
+            )
+            continue
+        plain = [s for s in sources if "type=" not in s]
+        legacy = (env.get("DOCKER_BUILDKIT") or "").strip() == "0"
+        inline = any("BUILDKIT_INLINE_CACHE" in a for a in opts.get("--build-arg", [])) or opts.get(
+            "--cache-to"
+        )
+        if plain and not legacy and not inline and not _repo_mentions_inline_cache(out.ctx):
+            message = (
+                f"{unit.at(step)} runs `{_fold(command.text)}` with `--cache-from "
+                f"{plain[0]}`: under BuildKit a plain image only serves as a cache source "
+                "if it was pushed with inline cache metadata, and nothing in this "
+                "repository pushes it that way, so the option does nothing."
+            )
+            out.add(
+                RULES["CA111"].finding(
+                    _loc(step, command.line, column),
+                    message,
+                    subject=unit.subject(step, f"dead-cache-from:{command.line - step.line}"),
+                    fix=Fix(
+                        "Export the cache too: add `--cache-to type=inline` (or "
+                        "`--build-arg BUILDKIT_INLINE_CACHE=1`) to the build that pushes "
+                        f"{plain[0]}, or use a registry cache "
+                        "(`--cache-to type=registry,ref=...,mode=max`).",
+                        "",
+                    ),
+                    weight=0.5,
+                )
+            )
+
+
+def _repo_mentions_inline_cache(ctx: RepoContext) -> bool:
+    def compute() -> bool:
+        for source in ctx.files:
+            if source.kind in (
+                FileKind.WORKFLOW,
+                FileKind.COMPOSITE_ACTION,
+                FileKind.DOCKERFILE,
+                FileKind.GITLAB_CI,
+            ) and ("BUILDKIT_INLINE_CACHE" in source.text or "type=inline" in source.text):
+                return True
+        return False
+
+    return ctx.memo("gha", "inline-cache", compute)
+
+
+def _rule_ca112(out: _Collector) -> None:
+    index = out.index
+    by_doc: dict[str, list[Unit]] = {}
+    for unit in index.units:
+        if unit.job is not None:
+            by_doc.setdefault(unit.doc.path, []).append(unit)
+    warm = False
+    for units in by_doc.values():
+        triggers = units[0].triggers
+        if triggers is None or not triggers.events & _SHARED_CACHE_EVENTS:
+            continue
+        push_tags_only = (
+            triggers.events == {"push"}
+            and triggers.tag_push
+            and not _map(_map(_map(units[0].doc.root).get("on")).get("push")).get("branches")
+        )
+        if push_tags_only:
+            continue
+        if any(c.restores for u in units for c in u.caches):
+            warm = True
+    if warm:
+        return
+    for path, units in sorted(by_doc.items()):
+        doc = units[0].doc
+        triggers = _triggers(doc)
+        if (
+            not triggers.events
+            or not triggers.events <= _PR_EVENTS
+            or "pull_request" not in triggers.events
+        ):
+            continue
+        caches = [(u, c) for u in units for c in u.caches if c.restores]
+        if not caches:
+            continue
+        unit, cache = caches[0]
+        others = f" and {len(caches) - 1} more" if len(caches) > 1 else ""
+        message = (
+            f"workflow {doc.name} runs only on pull_request, but {unit.at(cache.step)} "
+            f"restores {cache.what}{others}: caches saved by a pull request are scoped to"
+            " its merge ref, so no other pull request can reuse them."
+        )
+        out.add(
+            RULES["CA112"].finding(
+                Location(path, triggers.line),
+                message,
+                subject="workflow / triggers",
+                fix=Fix(
+                    "Also run the workflow on `push` to the default branch so a shared cache "
+                    "exists that every pull request can restore.",
+                    _on_snippet(doc, triggers),
+                ),
+            )
+        )
