@@ -23,30 +23,39 @@ class CacheFacts:
     """Default location relative to ``$HOME`` (``.cache/pip``)."""
     root_dir: str
     """Default location for root in a container (``/root/.cache/pip``)."""
-    env_dir: str | None
-    """Env var that moves the cache (``PIP_CACHE_DIR``)."""
+    dir_envs: tuple[str, ...]
+    """Env vars that move the cache, strongest first; fixes set the first."""
     env_disable: str | None
     """Env var that disables it (``PIP_NO_CACHE_DIR``); any value counts for pip."""
+    dir_options: tuple[str, ...] = ()
+    """Command-line options that move the cache for one command (``--cache-dir``)."""
 
 
 CACHE_FACTS: dict[str, CacheFacts] = {
-    "pip": CacheFacts("pip", ".cache/pip", "/root/.cache/pip", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR"),
-    "uv": CacheFacts("uv", ".cache/uv", "/root/.cache/uv", "UV_CACHE_DIR", "UV_NO_CACHE"),
-    "poetry": CacheFacts(
-        "poetry", ".cache/pypoetry", "/root/.cache/pypoetry", "POETRY_CACHE_DIR", None
-    ),
-    "pdm": CacheFacts("pdm", ".cache/pdm", "/root/.cache/pdm", "PDM_CACHE_DIR", None),
-    "npm": CacheFacts("npm", ".npm", "/root/.npm", "npm_config_cache", None),
+    "pip": CacheFacts("pip", ".cache/pip", "/root/.cache/pip", ("PIP_CACHE_DIR",),
+                      "PIP_NO_CACHE_DIR", ("--cache-dir",)),
+    "uv": CacheFacts("uv", ".cache/uv", "/root/.cache/uv", ("UV_CACHE_DIR",), "UV_NO_CACHE",
+                     ("--cache-dir",)),
+    "poetry": CacheFacts("poetry", ".cache/pypoetry", "/root/.cache/pypoetry",
+                         ("POETRY_CACHE_DIR",), None),
+    "pdm": CacheFacts("pdm", ".cache/pdm", "/root/.cache/pdm", ("PDM_CACHE_DIR",), None),
+    "pre-commit": CacheFacts("pre-commit", ".cache/pre-commit", "/root/.cache/pre-commit",
+                             ("PRE_COMMIT_HOME",), None),
+    # npm reads npm_config_* case-insensitively.
+    "npm": CacheFacts("npm", ".npm", "/root/.npm", ("npm_config_cache", "NPM_CONFIG_CACHE"),
+                      None, ("--cache",)),
     # yarn classic as root on Linux swaps home for /usr/local/share (RULES.md).
-    "yarn": CacheFacts(
-        "yarn", ".cache/yarn", "/usr/local/share/.cache/yarn", "YARN_CACHE_FOLDER", None
-    ),
+    "yarn": CacheFacts("yarn", ".cache/yarn", "/usr/local/share/.cache/yarn",
+                       ("YARN_CACHE_FOLDER",), None, ("--cache-folder",)),
     "pnpm": CacheFacts("pnpm", ".local/share/pnpm/store", "/root/.local/share/pnpm/store",
-                       "PNPM_STORE_DIR", None),
-    "conda": CacheFacts("conda", ".conda/pkgs", "/opt/conda/pkgs", "CONDA_PKGS_DIRS", None),
-    "apt": CacheFacts("apt", "/var/cache/apt", "/var/cache/apt", None, None),
-    "apk": CacheFacts("apk", "/var/cache/apk", "/var/cache/apk", None, None),
+                       ("npm_config_store_dir", "pnpm_config_store_dir", "PNPM_STORE_DIR"),
+                       None, ("--store-dir",)),
+    "conda": CacheFacts("conda", ".conda/pkgs", "/opt/conda/pkgs", ("CONDA_PKGS_DIRS",), None),
+    "apt": CacheFacts("apt", "/var/cache/apt", "/var/cache/apt", (), None),
+    "apk": CacheFacts("apk", "/var/cache/apk", "/var/cache/apk", (), None),
 }  # fmt: skip
+"""The one table of where caches live and what moves them: the GitHub, GitLab and Dockerfile
+analyzers derive their own tables from it, so they cannot drift apart."""
 
 LOCKFILES_BY_TOOL: dict[str, tuple[str, ...]] = {
     "uv": ("uv.lock",),

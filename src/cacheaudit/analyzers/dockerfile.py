@@ -66,23 +66,23 @@ class DockerCache:
     """``id=`` used in the suggested mount (pnpm's documented recipe)."""
 
 
+def _docker_cache(
+    tool: str, xdg: str | None, keywords: frozenset[str], mount_id: str | None = None
+) -> DockerCache:
+    facts = CACHE_FACTS[tool]
+    return DockerCache(tool, xdg, facts.dir_options, facts.dir_envs, keywords, mount_id)
+
+
 DOCKER_CACHES: dict[str, DockerCache] = {
-    "pip": DockerCache("pip", "pip", ("--cache-dir",), ("PIP_CACHE_DIR",), frozenset({"pip"})),
-    "uv": DockerCache("uv", "uv", ("--cache-dir",), ("UV_CACHE_DIR",), frozenset({"uv"})),
-    "poetry": DockerCache(
-        "poetry", "pypoetry", (), ("POETRY_CACHE_DIR",), frozenset({"poetry", "pypoetry"})
-    ),
-    "pdm": DockerCache("pdm", "pdm", (), ("PDM_CACHE_DIR",), frozenset({"pdm"})),
-    # npm reads npm_config_* case-insensitively.
-    "npm": DockerCache("npm", None, ("--cache",), ("npm_config_cache", "NPM_CONFIG_CACHE"),
-                       frozenset({"npm"})),
-    "yarn": DockerCache("yarn", "yarn", ("--cache-folder",), ("YARN_CACHE_FOLDER",),
-                        frozenset({"yarn"})),
+    "pip": _docker_cache("pip", "pip", frozenset({"pip"})),
+    "uv": _docker_cache("uv", "uv", frozenset({"uv"})),
+    "poetry": _docker_cache("poetry", "pypoetry", frozenset({"poetry", "pypoetry"})),
+    "pdm": _docker_cache("pdm", "pdm", frozenset({"pdm"})),
+    "npm": _docker_cache("npm", None, frozenset({"npm"})),
+    "yarn": _docker_cache("yarn", "yarn", frozenset({"yarn"})),
     # pnpm's store: $PNPM_HOME/store, else $XDG_DATA_HOME/pnpm/store, else ~/.local/share/...
-    "pnpm": DockerCache("pnpm", None, ("--store-dir",),
-                        ("npm_config_store_dir", "pnpm_config_store_dir", "PNPM_STORE_DIR"),
-                        frozenset({"pnpm"}), mount_id="pnpm"),
-}  # fmt: skip
+    "pnpm": _docker_cache("pnpm", None, frozenset({"pnpm"}), mount_id="pnpm"),
+}
 """Tools CA301/CA302/CA304 judge, keyed by the cache owner."""
 
 CA301_TOOLS = frozenset({"pip", "uv", "poetry", "pipenv", "pdm", "npm", "yarn", "pnpm"})

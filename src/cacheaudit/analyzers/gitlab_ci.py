@@ -47,6 +47,7 @@ from cacheaudit.analyzers.gitlab_resolve import (
 )
 from cacheaudit.discovery import FileKind, SourceFile
 from cacheaudit.installs import (
+    CACHE_FACTS,
     LOCKFILES_BY_TOOL,
     MANIFESTS_BY_TOOL,
     explicit_inputs,
@@ -94,46 +95,46 @@ class ToolCache:
 
 def _tool(
     tool: str,
-    env: tuple[str, ...],
     home: str,
     project_dir: str,
     names: str,
     family: str,
     *,
-    flags: tuple[str, ...] = (),
     config_keys: tuple[str, ...] = (),
     xdg: str | None = None,
     fix_command: str | None = None,
 ) -> ToolCache:
+    # Env vars and options that move the cache come from the shared installer facts.
+    facts = CACHE_FACTS[tool]
     return ToolCache(
-        tool, env, flags, config_keys, xdg, home, project_dir, re.compile(names), family,
-        fix_command,
+        tool, facts.dir_envs, facts.dir_options, config_keys, xdg, home, project_dir,
+        re.compile(names), family, fix_command,
     )  # fmt: skip
 
 
 TOOLS: dict[str, ToolCache] = {
     t.tool: t
     for t in (
-        _tool("pip", ("PIP_CACHE_DIR",), ".cache/pip", ".cache/pip", r"(^|[._-])pip([._-]|$)",
-              "python", flags=("--cache-dir",), xdg="pip",
+        _tool("pip", ".cache/pip", ".cache/pip", r"(^|[._-])pip([._-]|$)",
+              "python", xdg="pip",
               config_keys=("global.cache-dir", "user.cache-dir", "site.cache-dir", "cache-dir")),
-        _tool("uv", ("UV_CACHE_DIR",), ".cache/uv", ".cache/uv",
-              r"^\.?uv([._-]cache)?$|(^|[._-])uv[._-]cache", "python", flags=("--cache-dir",),
+        _tool("uv", ".cache/uv", ".cache/uv",
+              r"^\.?uv([._-]cache)?$|(^|[._-])uv[._-]cache", "python",
               xdg="uv"),
-        _tool("poetry", ("POETRY_CACHE_DIR",), ".cache/pypoetry", ".cache/pypoetry", r"poetry",
+        _tool("poetry", ".cache/pypoetry", ".cache/pypoetry", r"poetry",
               "python", config_keys=("cache-dir",), xdg="pypoetry"),
-        _tool("pdm", ("PDM_CACHE_DIR",), ".cache/pdm", ".cache/pdm", r"(^|[._-])pdm([._-]|$)",
+        _tool("pdm", ".cache/pdm", ".cache/pdm", r"(^|[._-])pdm([._-]|$)",
               "python", config_keys=("cache_dir", "cache-dir"), xdg="pdm"),
-        _tool("pre-commit", ("PRE_COMMIT_HOME",), ".cache/pre-commit", ".cache/pre-commit",
+        _tool("pre-commit", ".cache/pre-commit", ".cache/pre-commit",
               r"pre-?commit", "python", xdg="pre-commit"),
-        _tool("npm", ("npm_config_cache", "NPM_CONFIG_CACHE"), ".npm", ".npm",
-              r"(^|[._-])npm([._-]|$)", "node", flags=("--cache",), config_keys=("cache",)),
-        _tool("yarn", ("YARN_CACHE_FOLDER",), ".cache/yarn", ".yarn-cache", r"yarn", "node",
-              flags=("--cache-folder",), config_keys=("cache-folder",), xdg="yarn"),
-        _tool("pnpm", ("npm_config_store_dir", "pnpm_config_store_dir"), ".local/share/pnpm/store",
-              ".pnpm-store", r"pnpm", "node", flags=("--store-dir",), config_keys=("store-dir",),
+        _tool("npm", ".npm", ".npm",
+              r"(^|[._-])npm([._-]|$)", "node", config_keys=("cache",)),
+        _tool("yarn", ".cache/yarn", ".yarn-cache", r"yarn", "node",
+              config_keys=("cache-folder",), xdg="yarn"),
+        _tool("pnpm", ".local/share/pnpm/store",
+              ".pnpm-store", r"pnpm", "node", config_keys=("store-dir",),
               fix_command="pnpm config set store-dir .pnpm-store"),
-        _tool("conda", ("CONDA_PKGS_DIRS",), "/opt/conda/pkgs", ".conda/pkgs", r"conda|^pkgs$",
+        _tool("conda", "/opt/conda/pkgs", ".conda/pkgs", r"conda|^pkgs$",
               "conda"),
     )
 }  # fmt: skip

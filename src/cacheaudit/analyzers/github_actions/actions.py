@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cacheaudit.installs import CACHE_FACTS
+
 # --- refs and versions ------------------------------------------------------------------------
 
 _SHA = re.compile(r"[0-9a-f]{40}")
@@ -241,23 +243,12 @@ TOOL_CACHE_DIRS: dict[str, tuple[str, ...]] = {
 """Default cache locations (``~`` is the runner user's home); a cached parent covers them."""
 
 CACHE_DIR_ENV: dict[str, tuple[str, ...]] = {
-    "pip": ("PIP_CACHE_DIR",),
-    "uv": ("UV_CACHE_DIR",),
-    "poetry": ("POETRY_CACHE_DIR",),
-    "pdm": ("PDM_CACHE_DIR",),
-    "npm": ("npm_config_cache", "NPM_CONFIG_CACHE"),
-    "yarn": ("YARN_CACHE_FOLDER",),
-    "pnpm": ("npm_config_store_dir", "PNPM_STORE_DIR"),
-    "pre-commit": ("PRE_COMMIT_HOME",),
+    tool: facts.dir_envs for tool, facts in CACHE_FACTS.items() if facts.dir_envs
 }
-"""Env vars that move a tool's cache."""
+"""Env vars that move a tool's cache (from the shared installer facts)."""
 
 CACHE_DIR_OPTIONS: dict[str, tuple[str, ...]] = {
-    "pip": ("--cache-dir",),
-    "uv": ("--cache-dir",),
-    "npm": ("--cache",),
-    "yarn": ("--cache-folder",),
-    "pnpm": ("--store-dir",),
+    tool: facts.dir_options for tool, facts in CACHE_FACTS.items() if facts.dir_options
 }
 """Install options that move the cache for that one command."""
 
