@@ -15,9 +15,9 @@ from cacheaudit.analyzers import ANALYZERS, WHOLE_REPO_ANALYZERS, file_analyzer,
 from cacheaudit.config import Config
 from cacheaudit.discovery import FileKind, discover
 from cacheaudit.errors import UsageError
-from cacheaudit.model import Analysis, Category, Finding, InstallSite, Location, Report
+from cacheaudit.model import Analysis, Category, Finding, Location, Report
 from cacheaudit.repo import RepoContext
-from cacheaudit.rules import RULES
+from cacheaudit.rules import DEFAULT_RULE_IDS, RULES
 from cacheaudit.scoring import score
 from cacheaudit.suppress import load_baseline, suppress
 
@@ -109,6 +109,7 @@ def _analyze_group(ctx: RepoContext, paths: Sequence[str]) -> Analysis:
             continue
         result.findings.extend(analysis.findings)
         result.installs.extend(analysis.installs)
+        result.builds.extend(analysis.builds)
     return result
 
 
@@ -152,19 +153,17 @@ def _worker_count() -> int:
     return max(1, min(cpus, MAX_WORKERS))
 
 
-def _analyze_files(ctx: RepoContext) -> tuple[list[Finding], list[InstallSite]]:
+def _analyze_files(ctx: RepoContext) -> Analysis:
     """Every per-file analyzer over every file: in this process for a small repository, in a
     pool of forked workers (both cores of a CI runner) for a large one."""
     analyzable = sum(1 for f in ctx.files if f.kind in ANALYZERS)
     workers = _worker_count()
     if analyzable < PARALLEL_MIN_FILES or workers < 2 or sys.platform != "linux":
-        result = _analyze_group(ctx, [f.path for f in ctx.files])
-        return result.findings, result.installs
+        return _analyze_group(ctx, [f.path for f in ctx.files])
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    findings: list[Finding] = []
-    installs: list[InstallSite] = []
+    merged = Analysis()
     groups = _groups(ctx)
     with ProcessPoolExecutor(
         max_workers=min(workers, len(groups)),
@@ -173,17 +172,19 @@ def _analyze_files(ctx: RepoContext) -> tuple[list[Finding], list[InstallSite]]:
         initargs=(ctx,),
     ) as pool:
         for result, notices in pool.map(_work, groups):  # map keeps the order: deterministic
-            findings.extend(result.findings)
-            installs.extend(result.installs)
+            merged.findings.extend(result.findings)
+            merged.installs.extend(result.installs)
+            merged.builds.extend(result.builds)
             ctx.notices.extend(notices)
-    return findings, installs
+    return merged
 
 
 def audit(config: Config) -> Report:
     """Run every stage for ``config`` and return the Report (exit code not yet decided)."""
     found = discover(config.root, exclude=config.exclude, max_bytes=config.max_file_bytes)
     ctx = RepoContext.from_discovery(config.root, found, config.max_file_bytes)
-    raw, installs = _analyze_files(ctx)
+    analysis = _analyze_files(ctx)
+    raw, installs = analysis.findings, analysis.installs
     try:
         cross = repo_analyzer().analyze_repo(ctx, installs)
         raw.extend(cross.findings)
@@ -199,7 +200,7 @@ def audit(config: Config) -> Report:
         _with_severity(f, config)
         for f in in_scope
         if f.category is not Category.NOTICE
-        and (config.select is None or f.rule_id in config.select)
+        and f.rule_id in (DEFAULT_RULE_IDS if config.select is None else config.select)
     ]
     baseline = load_baseline(config.baseline) if config.baseline else frozenset()
     kept, suppressed = suppress(
@@ -229,6 +230,12 @@ def audit(config: Config) -> Report:
             sorted(
                 (i for i in installs if _in_targets(i.location.path, config.targets)),
                 key=lambda i: (i.location, i.tool, i.command),
+            )
+        ),
+        builds=tuple(
+            sorted(
+                (b for b in analysis.builds if _in_targets(b.location.path, config.targets)),
+                key=lambda b: (b.location, b.context, b.dockerfile or ""),
             )
         ),
         files_audited=audited,

@@ -99,9 +99,26 @@ class SuppressedFinding:
     """``inline``, ``file``, ``config`` or ``baseline``."""
 
 
+class CacheState(str, enum.Enum):
+    """Whether an install site's downloads are served from a cache on the next run."""
+
+    EFFECTIVE = "effective"
+    """A cache covers the tool's download cache and is restored and saved as configured."""
+    MISSING = "missing"
+    """Nothing caches these downloads."""
+    BROKEN = "broken"
+    """A cache is configured but never helps: never restored or saved, a key that never hits,
+    a path the tool does not write, defeated by a flag, outside ``$CI_PROJECT_DIR``, not
+    writable by the ``USER``…"""
+    UNKNOWN = "unknown"
+    """Cannot be told from the repository (expression paths, undocumented actions…)."""
+
+
 @dataclass(frozen=True)
 class InstallSite:
-    """One place that installs dependencies: a workflow step, a GitLab job, a Dockerfile RUN."""
+    """One place that downloads packages from a registry: a workflow step, a GitLab job, a
+    Dockerfile RUN, a composite action step. The install map is the list of these; the score is
+    computed from it."""
 
     location: Location
     platform: str
@@ -116,9 +133,53 @@ class InstallSite:
     inputs: tuple[str, ...] = ()
     """Files it installs from, relative to the root (requirements, lock, pyproject)."""
     cached: bool | None = None
-    """Whether a cache covers this tool's downloads; None when it cannot be known."""
+    """Whether a cache covers this tool's downloads; None when it cannot be known. The coarse
+    answer; ``cache`` refines it."""
     cache_key_inputs: tuple[str, ...] = ()
     """Files or glob patterns the covering cache's key hashes."""
+    cache: CacheState | None = None
+    """The cache state; None means derive it from ``cached`` (True → effective, False →
+    missing, None → unknown). Analyzers set ``BROKEN`` where a cache is configured but defeated."""
+    cache_reason: str = ""
+    """One line: why the state is what it is (expected for broken and unknown)."""
+    explained_by: tuple[str, ...] = ()
+    """Rule ids of the findings at this site that explain its state (filled by the audit)."""
+    runs_per_pipeline: int = 1
+    """How many times the site runs per pipeline: matrix size, ``parallel:``, image builds."""
+    runs_note: str = ""
+    """How ``runs_per_pipeline`` was counted (``matrix 3×4``, ``matrix from an expression:
+    counted once``)."""
+    packages: int | None = None
+    """Packages one run downloads (filled by the audit from lock and requirements files)."""
+    packages_exact: bool = False
+    """True when ``packages`` comes from a lock file or a fully pinned requirements set."""
+    packages_source: str = ""
+    """How ``packages`` was counted (``uv.lock (groups: dev)``, ``3 named on the command line``)."""
+    bytes: int | None = None
+    """Bytes one run downloads where the lock file records sizes; never invented."""
+
+    @property
+    def cache_state(self) -> CacheState:
+        if self.cache is not None:
+            return self.cache
+        if self.cached is None:
+            return CacheState.UNKNOWN
+        return CacheState.EFFECTIVE if self.cached else CacheState.MISSING
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """A container image build in CI (``docker/build-push-action``, ``docker build``, kaniko):
+    every Dockerfile install runs once per build of that Dockerfile."""
+
+    location: Location
+    platform: str
+    context: str
+    """``workflow ci.yml / job image / step 4``."""
+    dockerfile: str | None
+    """The Dockerfile built, relative to the root; None when it cannot be told."""
+    runs_per_pipeline: int = 1
+    """Matrix size or ``parallel:`` of the building job."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +188,7 @@ class Analysis:
 
     findings: list[Finding] = field(default_factory=list)
     installs: list[InstallSite] = field(default_factory=list)
+    builds: list[ImageBuild] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -183,5 +245,7 @@ class Report:
     installs: tuple[InstallSite, ...]
     files_audited: tuple[str, ...]
     """Paths of the files that were analyzed (relative)."""
+    builds: tuple[ImageBuild, ...] = ()
+    """Container image builds found in CI."""
     exit_code: int = 0
     """Set by the threshold check; carried so formats such as SARIF can record it."""

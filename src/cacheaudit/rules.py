@@ -56,6 +56,8 @@ class Rule:
     """Cache poisoning and trust rather than waste."""
     example_language: str = "yaml"
     """Syntax of ``example``/``use_instead`` for highlighting: yaml, dockerfile, text, toml."""
+    default_enabled: bool = True
+    """False for opt-in rules, which run only when ``select`` names them."""
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id) or not _NAME.match(self.name):
@@ -112,6 +114,7 @@ def _rule(
     references: Iterable[str],
     security: bool = False,
     example_language: str = "yaml",
+    default_enabled: bool = True,
 ) -> Rule:
     return Rule(
         id=id,
@@ -127,6 +130,7 @@ def _rule(
         references=tuple(references),
         security=security,
         example_language=example_language,
+        default_enabled=default_enabled,
     )
 
 
@@ -1455,41 +1459,37 @@ user), or set `PIP_CACHE_DIR`/`UV_CACHE_DIR` to the mount target.
     ),
     _rule(
         "CA305",
-        "docker-apt-without-cache",
+        "docker-apt-lists-left",
         Category.DOCKER,
         Severity.INFO,
-        "apt-get install without apt cache mounts.",
+        "apt package lists left in a shipped image.",
         what_it_does="""
-Flags `apt-get install` / `apt install` in a `RUN` without cache mounts on `/var/cache/apt` and
-`/var/lib/apt`. A `RUN` that removes `/var/lib/apt/lists` in the same step, or an intermediate
-stage that no later stage builds on, is exempt, as in hadolint's DL3009.
+Flags `apt-get install` / `apt install` in a `RUN` of a stage that is shipped (the final stage, or
+one the final stage is built on) when the same `RUN` neither removes the package lists
+(`rm -rf /var/lib/apt/lists/*`, `apt-get dist-clean`) nor keeps them on cache mounts. Builder
+stages that are not shipped are exempt, as in hadolint's DL3009. `apt-get clean` removes
+downloaded packages, not the lists.
 """,
         why_bad="""
-Each rebuild of the layer downloads the package index and every `.deb` again. Without the
-mounts, package lists left in the layer add tens of megabytes to the image. Debian and Ubuntu
-images ship `/etc/apt/apt.conf.d/docker-clean`, which deletes downloaded packages, so a cache
-mount alone stays empty until that file is removed.
+The lists add tens of megabytes to every image layer that is pulled, and they are stale the moment
+the image is built.
 """,
         example="""
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential libpq-dev
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5
 """,
         use_instead="""
 FROM debian:bookworm-slim
-RUN rm -f /etc/apt/apt.conf.d/docker-clean; \\
-    echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache
-RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \\
-    --mount=type=cache,target=/var/lib/apt,sharing=locked \\
-    apt-get update && apt-get install -y --no-install-recommends build-essential libpq-dev
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 \\
+    && rm -rf /var/lib/apt/lists/*
 """,
         fix="""
-Mount `/var/cache/apt` and `/var/lib/apt` as caches with `sharing=locked` and remove
-`/etc/apt/apt.conf.d/docker-clean`; without mounts, end the `RUN` with `rm -rf
-/var/lib/apt/lists/*`.
+End the `RUN` with `rm -rf /var/lib/apt/lists/*`, or keep `/var/lib/apt` on a cache mount (see
+CA308).
 """,
         references=[
-            "https://docs.docker.com/reference/dockerfile/#run---mounttypecache",
             "https://github.com/hadolint/hadolint/wiki/DL3009",
+            "https://docs.docker.com/build/building/best-practices/#apt-get",
         ],
         security=False,
         example_language="dockerfile",
@@ -1562,6 +1562,45 @@ Replace `npm install` with `npm ci` (with a cache mount on `/root/.npm`).
 """,
         references=[
             "https://docs.npmjs.com/cli/commands/npm-ci",
+            "https://docs.docker.com/build/cache/optimize/#use-cache-mounts",
+        ],
+        security=False,
+        example_language="dockerfile",
+    ),
+    _rule(
+        "CA308",
+        "docker-apt-downloads-not-cached",
+        Category.DOCKER,
+        Severity.INFO,
+        "apt-get install without apt cache mounts: every rebuild downloads the .debs again.",
+        what_it_does="""
+Flags `apt-get install` / `apt install` in a `RUN` without cache mounts on `/var/cache/apt` and
+`/var/lib/apt`.
+""",
+        why_bad="""
+Each rebuild of the layer downloads the package index and every `.deb` again from the Debian or
+Ubuntu mirrors. Debian and Ubuntu images ship `/etc/apt/apt.conf.d/docker-clean`, which deletes
+downloaded packages, so a cache mount alone stays empty until that file is removed or
+`Keep-Downloaded-Packages` is set.
+""",
+        example="""
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential libpq-dev
+""",
+        use_instead="""
+FROM debian:bookworm-slim
+RUN rm -f /etc/apt/apt.conf.d/docker-clean; \\
+    echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \\
+    --mount=type=cache,target=/var/lib/apt,sharing=locked \\
+    apt-get update && apt-get install -y --no-install-recommends build-essential libpq-dev
+""",
+        fix="""
+Mount `/var/cache/apt` and `/var/lib/apt` as caches with `sharing=locked` and remove
+`/etc/apt/apt.conf.d/docker-clean`.
+""",
+        references=[
+            "https://docs.docker.com/reference/dockerfile/#run---mounttypecache",
             "https://docs.docker.com/build/cache/optimize/#use-cache-mounts",
         ],
         security=False,
@@ -1737,6 +1776,7 @@ Regenerate the file with `uv pip compile --generate-hashes` or `pip-compile --ge
         ],
         security=False,
         example_language="text",
+        default_enabled=False,
     ),
     _rule(
         "CA501",
@@ -1908,6 +1948,8 @@ Correct the path to the file that exists, or add the missing file.
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in CATALOGUE}
 _BY_NAME: dict[str, Rule] = {rule.name: rule for rule in CATALOGUE}
+DEFAULT_RULE_IDS: frozenset[str] = frozenset(r.id for r in CATALOGUE if r.default_enabled)
+"""The rules that run when ``select`` is not given."""
 
 
 def get_rule(key: str) -> Rule:
@@ -1919,7 +1961,10 @@ def get_rule(key: str) -> Rule:
 
 
 def match_rules(selectors: Iterable[str]) -> frozenset[str]:
-    """Rule ids matched by ids, names or id prefixes such as ``CA3`` or ``CA10``."""
+    """Rule ids matched by ids, names or id prefixes such as ``CA3`` or ``CA10``.
+
+    Opt-in rules (``default_enabled=False``) are matched only when named by id or name, never by
+    a prefix or ``ALL``: selecting ``CA4`` must not switch on a rule that is off by design."""
     matched: set[str] = set()
     for raw in selectors:
         key = raw.strip()
@@ -1927,13 +1972,16 @@ def match_rules(selectors: Iterable[str]) -> frozenset[str]:
             continue
         upper = key.upper()
         if upper == "ALL":
-            matched.update(RULES)
+            matched.update(DEFAULT_RULE_IDS)
             continue
         if re.fullmatch(r"CA\d{0,3}", upper):
             ids = {rule_id for rule_id in RULES if rule_id.startswith(upper)}
             if not ids:
                 raise UsageError(f"unknown rule or prefix {key!r} (see `cacheaudit rules`)")
-            matched.update(ids)
+            if upper in RULES:
+                matched.add(upper)
+            else:
+                matched.update(ids & DEFAULT_RULE_IDS)
             continue
         matched.add(get_rule(key).id)
     return frozenset(matched)
