@@ -17,7 +17,7 @@ from cacheaudit.rules import RULES
 
 Repo = Callable[[dict[str, str]], Path]
 SCHEMA = json.loads(
-    (Path(__file__).parents[1] / "docs" / "report-schema-v1.json").read_text(encoding="utf-8")
+    (Path(__file__).parents[1] / "docs" / "report-schema-v2.json").read_text(encoding="utf-8")
 )
 
 UNCACHED_WORKFLOW = """\
@@ -139,6 +139,7 @@ def test_json_report_follows_the_documented_schema(
     assert data["score"]["categories"]["docker"] == {
         "applicable": False,
         "score": None,
+        "coverage": None,
         "deductions": [],
     }
 
@@ -159,7 +160,10 @@ def test_suppressed_findings_are_counted_not_scored(
     jsonschema.validate(data, SCHEMA)
     assert data["findings"] == []
     assert [(s["rule_id"], s["reason"]) for s in data["suppressed"]] == [("CA101", "inline")]
-    assert data["score"]["overall"] == 100
+    # Suppressing the finding hides it, but the install is still uncached: coverage stays 0.
+    assert data["score"]["hidden_findings"] == 1
+    assert data["score"]["coverage"]["ratio"] == 0
+    assert data["score"]["overall"] == 40
 
 
 def test_named_files_report_only_those_files(

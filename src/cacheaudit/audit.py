@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from cacheaudit import __version__
+from cacheaudit import __version__, installmap
 from cacheaudit.analyzers import ANALYZERS, WHOLE_REPO_ANALYZERS, file_analyzer, repo_analyzer
 from cacheaudit.config import Config
 from cacheaudit.discovery import FileKind, discover
@@ -219,19 +219,22 @@ def audit(config: Config) -> Report:
         if f.kind in KIND_CATEGORIES and _in_targets(f.path, config.targets)
     }
     fixes = {rule.id: rule.fix for rule in RULES.values()}
+    # Coverage is computed from every finding, suppressed or not: a suppression or a baseline
+    # silences a finding but never makes an uncached site count as cached.
+    sites = installmap.complete(
+        ctx,
+        [i for i in installs if _in_targets(i.location.path, config.targets)],
+        analysis.builds,
+        in_scope,
+    )
     return Report(
         root=str(config.root),
         version=__version__,
         findings=tuple(kept),
         suppressed=tuple(suppressed),
         notices=tuple(notices),
-        score=score(kept, applicable, fixes),
-        installs=tuple(
-            sorted(
-                (i for i in installs if _in_targets(i.location.path, config.targets)),
-                key=lambda i: (i.location, i.tool, i.command),
-            )
-        ),
+        score=score(kept, applicable, fixes, sites=sites, hidden=len(suppressed)),
+        installs=tuple(sorted(sites, key=lambda i: (i.location, i.tool, i.command))),
         builds=tuple(
             sorted(
                 (b for b in analysis.builds if _in_targets(b.location.path, config.targets)),

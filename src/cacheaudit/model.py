@@ -193,12 +193,44 @@ class Analysis:
 
 @dataclass(frozen=True)
 class Deduction:
-    """Points one rule cost one category."""
+    """Points one hygiene rule cost one area."""
 
     rule_id: str
     rule_name: str
     count: int
     points: float
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the registry traffic of a set of install sites is served from cache, per
+    pipeline run. Downloads are ``runs_per_pipeline × packages`` summed over the sites."""
+
+    sites: int
+    cached_sites: int
+    """Sites whose cache is effective."""
+    broken_sites: int
+    unknown_sites: int
+    downloads: int
+    cached_downloads: int
+    unknown_downloads: int
+    """Downloads of sites whose cache state cannot be told (counted as not cached)."""
+    fixable_downloads: int
+    """Downloads of not-cached sites that the reported findings would move into cache."""
+    exact: bool
+    """True when every site's package count is exact (from a lock or fully pinned file)."""
+    bytes_known: int | None
+    """Bytes per run summed over the sites whose lock file records sizes; None when none do."""
+
+    @property
+    def ratio(self) -> float:
+        return self.cached_downloads / self.downloads if self.downloads else 0.0
+
+    @property
+    def ratio_if_fixed(self) -> float:
+        if not self.downloads:
+            return 0.0
+        return (self.cached_downloads + self.fixable_downloads) / self.downloads
 
 
 @dataclass(frozen=True)
@@ -208,11 +240,14 @@ class CategoryScore:
     """False when the repository has nothing of this kind: shown as n/a, never a free 100."""
     score: int | None
     deductions: tuple[Deduction, ...] = ()
+    coverage: Coverage | None = None
+    """None when the area has no install site (then it is scored on hygiene alone)."""
 
 
 @dataclass(frozen=True)
 class RuleGain:
-    """How many overall points fixing every finding of one rule would win."""
+    """What fixing every finding of one rule would win: downloads moved into cache per run, and
+    overall points."""
 
     rule_id: str
     rule_name: str
@@ -220,6 +255,8 @@ class RuleGain:
     points: int
     fix: str
     """The rule's generic fix sentence."""
+    downloads: int = 0
+    """Package downloads per pipeline run that would be served from cache."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +266,12 @@ class Score:
     grade: str | None
     categories: tuple[CategoryScore, ...]
     top_fixes: tuple[RuleGain, ...] = ()
+    coverage: Coverage | None = None
+    """Over every install site; None when the repository has none."""
+    hygiene_penalty: float = 0.0
+    """Points the non-coverage findings took off the overall score."""
+    hidden_findings: int = 0
+    """Findings that suppressions or a baseline hide (they never change coverage)."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ as the JSON and console reports show it."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from cacheaudit.model import Finding, InstallSite, Location
 from cacheaudit.parsing.shell import find_installs, parse_script
 from cacheaudit.repo import RepoContext
 from cacheaudit.report import console
-from cacheaudit.report import json as json_report
 
 WORKFLOW = ".github/workflows/ci.yml"
 CONTEXT = "workflow ci.yml / job test / step 3 (Install)"
@@ -674,26 +672,6 @@ def test_garbage_sites_never_crash(command: str, inputs: list[str], keys: list[s
 
 
 # --- the install map in the reports ----------------------------------------------------------
-
-
-def test_install_map_in_json_report() -> None:
-    report = run_audit(FIXTURES / "deps" / "uv-lock-pip-install-gitlab")
-    data = json.loads(json_report.render(report))
-    assert data["installs"] == [
-        {
-            "path": ".gitlab-ci.yml",
-            "line": 20,
-            "platform": "gitlab-ci",
-            "context": "pipeline .gitlab-ci.yml / job test",
-            "tool": "pip",
-            "command": "pip install -e . --group test",
-            "inputs": ["pyproject.toml"],
-            "cached": True,
-            "cache_key_inputs": ["uv.lock"],
-        }
-    ]
-    assert data["summary"]["install_sites"] == 1
-    assert data["summary"]["cached_install_sites"] == 1
 
 
 def test_install_map_summary_on_the_console() -> None:

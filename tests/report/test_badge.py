@@ -1,4 +1,4 @@
-"""The SVG badge: well-formed, says "cache hygiene | 87 B", coloured by grade."""
+"""The SVG badge: well-formed, says "cache score | 87 B", coloured by grade."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def test_badge_shows_score_and_grade() -> None:
     report = report_with_findings()
     root = parse(badge.render(report))
     value = f"{report.score.overall} {report.score.grade}"
-    assert texts(root) == ["cache hygiene", "cache hygiene", value, value]
-    assert root.get("aria-label") == f"cache hygiene: {value}"
-    assert root.findtext(f"{SVG}title") == f"cache hygiene: {value}"
+    assert texts(root) == ["cache score", "cache score", value, value]
+    assert root.get("aria-label") == f"cache score: {value}"
+    assert root.findtext(f"{SVG}title") == f"cache score: {value}"
     assert fill_of_value_box(root) == badge.GRADE_COLOR[report.score.grade]
 
 
@@ -42,14 +42,14 @@ def test_badge_shows_score_and_grade() -> None:
     ("rules", "grade"),
     [
         ((), "A"),  # 100
-        (("CA102",), "B"),  # 100 - 20
-        (("CA102", "CA101"), "C"),  # 100 - 20 - 8
-        (("CA102", "CA103"), "D"),  # 100 - 40
-        (("CA102", "CA103", "CA106"), "F"),  # 100 - 60
+        (("CA102", "CA103"), "B"),  # 100 - 2 × 10
+        (("CA102", "CA103", "CA106"), "C"),  # 100 - 30
+        (("CA102", "CA103", "CA106", "CA504"), "D"),  # 100 - 40
+        (("CA102", "CA103", "CA106", "CA504", "CA105", "CA107"), "F"),  # 100 - 48
     ],
 )
 def test_colour_follows_the_grade(rules: tuple[str, ...], grade: str) -> None:
-    # One area (ci): an error-severity rule costs 20 points there, a warning 8 (see scoring).
+    # No install site: hygiene alone, an error-severity rule costs 10 points, a warning 4.
     findings = [
         RULES[r].finding(Location("ci.yml", i + 1), "m", subject=r) for i, r in enumerate(rules)
     ]
@@ -67,7 +67,7 @@ def test_nothing_to_audit_is_a_grey_na_badge() -> None:
 
 def test_width_fits_the_text_and_text_is_escaped() -> None:
     narrow = parse(badge.svg("x", "1 A", "#4c1"))
-    wide = parse(badge.svg("cache hygiene & <more>", "100 A", "#4c1"))
+    wide = parse(badge.svg("cache score & <more>", "100 A", "#4c1"))
     assert int(wide.get("width", "0")) > int(narrow.get("width", "0"))
-    assert texts(wide)[0] == "cache hygiene & <more>"
+    assert texts(wide)[0] == "cache score & <more>"
     assert badge.render(report_with_findings()) == badge.render(report_with_findings())

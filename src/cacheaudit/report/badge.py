@@ -1,4 +1,4 @@
-"""A small flat SVG badge, "cache hygiene | 87 B", coloured by grade (shields.io's look).
+"""A small flat SVG badge, "cache score | 87 B", coloured by grade (shields.io's look).
 
 Self-contained (no fonts or images fetched), deterministic, and sized from approximate Verdana
 11px glyph widths so the text fits its box.
@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape
 
 from cacheaudit.model import Report
 
-LABEL = "cache hygiene"
+LABEL = "cache score"
 GRADE_COLOR: dict[str | None, str] = {
     "A": "#4c1",
     "B": "#97ca00",

@@ -1,4 +1,4 @@
-"""JSON report, schema version 1 (documented in the README). The wire format is built here,
+"""JSON report, schema version 2 (documented in the README). The wire format is built here,
 apart from the internal model, so the model can change without breaking consumers."""
 
 from __future__ import annotations
@@ -7,9 +7,10 @@ import json
 from collections import Counter
 from typing import Any
 
-from cacheaudit.model import Finding, InstallSite, Report
+from cacheaudit.model import Coverage, Finding, InstallSite, Report
+from cacheaudit.scoring import downloads, impact_line
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
@@ -45,8 +46,37 @@ def install_dict(site: InstallSite) -> dict[str, Any]:
         "tool": site.tool,
         "command": site.command,
         "inputs": list(site.inputs),
-        "cached": site.cached,
+        "cached": site.cache_state.value == "effective",
+        "cache": site.cache_state.value,
+        "cache_reason": site.cache_reason,
+        "explained_by": list(site.explained_by),
         "cache_key_inputs": list(site.cache_key_inputs),
+        "runs_per_pipeline": site.runs_per_pipeline,
+        "runs_note": site.runs_note,
+        "packages": site.packages,
+        "packages_exact": site.packages_exact,
+        "packages_source": site.packages_source,
+        "bytes": site.bytes,
+        "downloads_per_pipeline": downloads(site),
+    }
+
+
+def coverage_dict(cov: Coverage | None) -> dict[str, Any] | None:
+    if cov is None:
+        return None
+    return {
+        "ratio": round(cov.ratio, 4),
+        "ratio_if_fixed": round(cov.ratio_if_fixed, 4),
+        "downloads": cov.downloads,
+        "cached_downloads": cov.cached_downloads,
+        "unknown_downloads": cov.unknown_downloads,
+        "fixable_downloads": cov.fixable_downloads,
+        "exact": cov.exact,
+        "bytes_known": cov.bytes_known,
+        "sites": cov.sites,
+        "cached_sites": cov.cached_sites,
+        "broken_sites": cov.broken_sites,
+        "unknown_sites": cov.unknown_sites,
     }
 
 
@@ -60,10 +90,15 @@ def report_dict(report: Report) -> dict[str, Any]:
         "score": {
             "overall": score.overall,
             "grade": score.grade,
+            "coverage": coverage_dict(score.coverage),
+            "hygiene_penalty": score.hygiene_penalty,
+            "hidden_findings": score.hidden_findings,
+            "impact": impact_line(report),
             "categories": {
                 cat.category.value: {
                     "applicable": cat.applicable,
                     "score": cat.score,
+                    "coverage": coverage_dict(cat.coverage),
                     "deductions": [
                         {
                             "rule_id": d.rule_id,
@@ -83,6 +118,7 @@ def report_dict(report: Report) -> dict[str, Any]:
                     "count": g.count,
                     "points": g.points,
                     "fix": g.fix,
+                    "downloads": g.downloads,
                 }
                 for g in score.top_fixes
             ],
@@ -94,7 +130,9 @@ def report_dict(report: Report) -> dict[str, Any]:
             "suppressed": len(report.suppressed),
             "notices": len(report.notices),
             "install_sites": len(report.installs),
-            "cached_install_sites": sum(1 for i in report.installs if i.cached),
+            "cached_install_sites": sum(
+                1 for i in report.installs if i.cache_state.value == "effective"
+            ),
         },
         "findings": [finding_dict(f) for f in report.findings],
         "suppressed": [{**finding_dict(s.finding), "reason": s.reason} for s in report.suppressed],

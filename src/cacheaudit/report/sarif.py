@@ -17,9 +17,19 @@ from typing import Any
 from urllib.parse import quote
 
 from cacheaudit.docs import rule_markdown
-from cacheaudit.model import Category, Finding, Location, Report, Severity, SuppressedFinding
+from cacheaudit.model import (
+    CacheState,
+    Category,
+    Coverage,
+    Finding,
+    Location,
+    Report,
+    Severity,
+    SuppressedFinding,
+)
 from cacheaudit.report import PROJECT_URL, repository_prefix
 from cacheaudit.rules import RULES, Rule
+from cacheaudit.scoring import impact_line
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -187,7 +197,26 @@ def _run_properties(report: Report) -> dict[str, Any]:
         },
         "filesAudited": len(report.files_audited),
         "installSites": len(report.installs),
-        "cachedInstallSites": sum(1 for site in report.installs if site.cached),
+        "cachedInstallSites": sum(
+            1 for site in report.installs if site.cache_state is CacheState.EFFECTIVE
+        ),
+        "coverage": _coverage(report.score.coverage),
+        "impact": impact_line(report),
+        "hiddenFindings": score.hidden_findings,
+    }
+
+
+def _coverage(cov: Coverage | None) -> dict[str, Any] | None:
+    if cov is None:
+        return None
+    return {
+        "ratio": round(cov.ratio, 4),
+        "ratioIfFixed": round(cov.ratio_if_fixed, 4),
+        "downloadsPerPipeline": cov.downloads,
+        "cachedDownloads": cov.cached_downloads,
+        "unknownDownloads": cov.unknown_downloads,
+        "exact": cov.exact,
+        "bytesKnown": cov.bytes_known,
     }
 
 
