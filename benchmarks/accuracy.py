@@ -7,7 +7,8 @@
     python benchmarks/accuracy.py --scores docs/score-vs-coverage.md
 
 Matching (tests/realworld/README.md): a finding is a true positive when a `[[file.expect]]` of
-its file names its rule within ±2 lines (line 0: anywhere in the file), neutral when an
+its file names its rule within ±2 lines, or (Dockerfiles) in the same instruction — a label may
+point at the `RUN` line or at the install inside it (line 0: anywhere in the file), neutral when an
 `[[file.either]]` does, and a false positive otherwise — including every finding in a file with
 no `[[file]]` entry. Recall counts the `expect` labels that at least one finding hits. Notices
 (CA0xx) are not scored; an internal error (CA001 with subject `internal-error:…`) is a crash.
@@ -40,8 +41,12 @@ class Label:
     line: int
     reason: str
 
-    def matches(self, rule: str, line: int) -> bool:
-        return self.rule == rule and (self.line == 0 or abs(self.line - line) <= TOLERANCE)
+    def matches(self, rule: str, line: int, spans: Sequence[tuple[int, int]] = ()) -> bool:
+        if self.rule != rule:
+            return False
+        if self.line == 0 or abs(self.line - line) <= TOLERANCE:
+            return True
+        return any(a <= self.line <= b and a <= line <= b for a, b in spans)
 
 
 @dataclass
@@ -95,6 +100,20 @@ def load_labels(repo_dir: Path) -> dict[str, FileLabels]:
     return labels
 
 
+def instruction_spans(path: Path) -> list[tuple[int, int]]:
+    """First and last line of each instruction of a Dockerfile (empty for other files)."""
+    name = path.name.lower()
+    if "dockerfile" not in name and "containerfile" not in name:
+        return []
+    from cacheaudit.parsing.dockerfile import parse
+
+    try:
+        parsed = parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [(i.line, i.end_line) for i in parsed.instructions]
+
+
 def audit_repo(repo_dir: Path) -> object:
     """Audit a copy of the repository (with a `.git` so it is its own root), default config."""
     from cacheaudit.audit import audit
@@ -118,11 +137,14 @@ def judge(repo_dir: Path) -> RepoResult:
         file_labels = labels.get(path)
         kind = "fp"
         if file_labels is not None:
+            spans = instruction_spans(repo_dir / path)
             for index, label in enumerate(file_labels.expect):
-                if label.matches(rule, line):
+                if label.matches(rule, line, spans):
                     kind = "tp"
                     hit.add((path, index))
-            if kind == "fp" and any(label.matches(rule, line) for label in file_labels.either):
+            if kind == "fp" and any(
+                label.matches(rule, line, spans) for label in file_labels.either
+            ):
                 kind = "either"
         outcomes.append(Outcome(repo, path, rule, line, kind, finding.message))
     total_expect = 0
