@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from tests.conftest import of_rule, run_audit
 
-from cacheaudit.analyzers.gitlab_resolve import Job, Pipeline, resolve
+from cacheaudit.analyzers.gitlab_ci.model import Job, Pipeline
+from cacheaudit.analyzers.gitlab_ci.resolve import resolve
 from cacheaudit.discovery import DEFAULT_MAX_FILE_BYTES, discover
 from cacheaudit.model import Finding, InstallSite, Report
 from cacheaudit.repo import RepoContext
