@@ -55,7 +55,7 @@ from cacheaudit.analyzers.gitlab_ci.rules_cache import (
 from cacheaudit.analyzers.gitlab_ci.rules_install import judge_installs
 from cacheaudit.analyzers.gitlab_ci.rules_paths import judge_paths
 from cacheaudit.discovery import FileKind, SourceFile
-from cacheaudit.model import Analysis, Finding, InstallSite
+from cacheaudit.model import Analysis
 from cacheaudit.repo import RepoContext
 
 ROOT_FILE = ".gitlab-ci.yml"
@@ -66,16 +66,16 @@ def analyze(ctx: RepoContext, file: SourceFile) -> Analysis:
     includes it: then it is audited as part of that pipeline."""
     if file.path != ROOT_FILE and file.path in _covered_elsewhere(ctx, file.path):
         return Analysis()
-    findings: list[Finding] = []
-    installs: list[InstallSite] = []
+    result = Analysis()
     for root, forwarded in _pipeline_roots(ctx, file.path).items():
-        found, sites = run(Audit(ctx, resolve(ctx, root), forwarded))
-        findings.extend(found)
-        installs.extend(sites)
-    return Analysis(findings, installs)
+        found = run(Audit(ctx, resolve(ctx, root), forwarded))
+        result.findings.extend(found.findings)
+        result.installs.extend(found.installs)
+        result.builds.extend(found.builds)
+    return result
 
 
-def run(audit: Audit) -> tuple[list[Finding], list[InstallSite]]:
+def run(audit: Audit) -> Analysis:
     """Every rule on every job of the audit's pipeline (trigger jobs run nothing)."""
     facts = [audit.facts(job) for job in audit.pipeline.jobs if not job.is_trigger]
     for fact in facts:
@@ -85,7 +85,7 @@ def run(audit: Audit) -> tuple[list[Finding], list[InstallSite]]:
         judge_unprotect(audit, fact)
         judge_builds(audit, fact)
     judge_policies(audit, facts)
-    return audit.findings(), audit.sites
+    return Analysis(audit.findings(), audit.sites, audit.builds)
 
 
 def _pipeline_roots(ctx: RepoContext, root: str) -> dict[str, dict[str, Variable]]:

@@ -22,7 +22,7 @@ from cacheaudit.analyzers.gitlab_ci.steps import job_steps
 from cacheaudit.analyzers.gitlab_ci.text import jobs_phrase
 from cacheaudit.analyzers.gitlab_ci.tools import SKIP_TOOLS, TOOLS
 from cacheaudit.installs import LOCKFILES_BY_TOOL, MANIFESTS_BY_TOOL, install_inputs
-from cacheaudit.model import Finding, Fix, InstallSite, Location
+from cacheaudit.model import CacheState, Finding, Fix, ImageBuild, InstallSite, Location
 from cacheaudit.parsing.shell import InstallCommand, find_installs
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import RULES
@@ -54,6 +54,7 @@ class Audit:
     more: dict[tuple[str, Location, str], dict[str, tuple[int, str]]] = field(default_factory=dict)
     """CA201: per finding and job, how many more installs of the tool run uncached, and why."""
     sites: list[InstallSite] = field(default_factory=list)
+    builds: list[ImageBuild] = field(default_factory=list)
 
     def findings(self) -> list[Finding]:
         """The pipeline's notices, then one finding per hit, naming all its jobs."""
@@ -103,25 +104,31 @@ class Audit:
                 slot = (step.owner, step.section, install.tool)
                 counter[slot] += 1
                 installs.append((step, install, counter[slot]))
-        # an include that cannot be read may define `default: cache` for this job
-        unseen_default = (
-            bool(self.pipeline.unfetched)
+        # an include that cannot be read may define `default: cache` for this job; a job with
+        # a cache of its own (or `cache: []`, or `inherit: default: false`) keeps its own
+        why = ""
+        if job.problems:
+            why = f"its configuration is not fully known ({job.problems[0]})"
+        elif (
+            self.pipeline.open_globals
             and job.cache_state == "none"
             and job.inherits_default("cache")
-        )
-        known = not job.problems and not unseen_default
-        return Facts(job, steps, caches, installs, known)
+        ):
+            source = self.pipeline.open_globals[0].replace(":", " include ", 1)
+            why = f"it may inherit a default cache from the {source}, which cannot be read offline"
+        return Facts(job, steps, caches, installs, not why, why)
 
     def record_site(
         self,
         fact: Facts,
         step: Step,
         install: InstallCommand,
-        cached: bool | None,
+        state: CacheState,
+        reason: str,
         cache: JobCache | None,
     ) -> None:
         self.sites.append(
-            install_site(self.ctx, self.pipeline.root, fact, step, install, cached, cache)
+            install_site(self.ctx, self.pipeline.root, fact, step, install, state, reason, cache)
         )
 
     def matches(self, pattern: str) -> bool:

@@ -7,7 +7,7 @@ import posixpath
 
 from cacheaudit.analyzers.gitlab_ci.model import Facts, JobCache, Step, flatten
 from cacheaudit.installs import install_inputs
-from cacheaudit.model import InstallSite, Location
+from cacheaudit.model import CacheState, InstallSite, Location
 from cacheaudit.parsing.lockfiles import load_toml
 from cacheaudit.parsing.shell import InstallCommand
 from cacheaudit.paths import normalize
@@ -46,7 +46,8 @@ def install_site(
     fact: Facts,
     step: Step,
     install: InstallCommand,
-    cached: bool | None,
+    state: CacheState,
+    reason: str,
     cache: JobCache | None,
 ) -> InstallSite:
     """The install map entry of one install of a job."""
@@ -63,8 +64,12 @@ def install_site(
         tool=install.tool,
         command=" ".join(install.command.text.split()),
         inputs=inputs,
-        cached=cached,
+        cached=None if state is CacheState.UNKNOWN else state is CacheState.EFFECTIVE,
         cache_key_inputs=key_inputs,
+        cache=state,
+        cache_reason=reason,
+        runs_per_pipeline=fact.job.parallel,
+        runs_note=fact.job.runs_note,
     )
 
 

@@ -161,6 +161,10 @@ class Job:
     """``inherit:default``: None for every default keyword, else the keywords allowed."""
     inherit_variables: tuple[str, ...] | None = None
     """``inherit:variables``: None for all top-level variables, else the names allowed."""
+    image: str | None = None
+    """The job's image name (``image:`` or ``image: name:``), as written."""
+    runs_note: str = ""
+    """How ``parallel`` was counted (``parallel: 3``, ``matrix 2×3 + 1``)."""
 
     def inherits_default(self, keyword: str) -> bool:
         return self.inherit_default is None or keyword in self.inherit_default
@@ -178,7 +182,12 @@ class Pipeline:
     notices: tuple[Finding, ...]
     """CA001/CA002 notices and CA504 findings for missing local includes."""
     unfetched: tuple[str, ...]
-    """Includes that could not be read offline: a job's cache may come from them."""
+    """Includes that could not be read offline (jobs and templates may come from them)."""
+    open_globals: tuple[str, ...] = ()
+    """The unfetched includes that may also set ``default:`` (a default cache) or top-level
+    ``variables:`` (``PIP_CACHE_DIR``...): remote and project includes, and templates other than
+    GitLab's job-only ones (``Security/``, ``Jobs/``...). Components are meant to define jobs
+    only (GitLab: "avoid using global keywords in a component")."""
     default_cache: Origin | None = None
     """Where ``default: cache`` (or the top-level ``cache:``) is written, if anywhere."""
     top: dict[str, Value] = field(default_factory=dict)
@@ -294,3 +303,5 @@ class Facts:
     """Registry installs with their ordinal within (owner, section, tool), for subjects."""
     known: bool
     """Whether the job's cache configuration is fully known (nothing unresolved)."""
+    unknown_why: str = ""
+    """When not ``known``: why (one line, for the install map)."""

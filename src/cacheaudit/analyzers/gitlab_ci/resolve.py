@@ -29,6 +29,7 @@ references, names defined nowhere) becomes a CA001 notice; a missing local inclu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -95,6 +96,7 @@ class _Resolver:
     notices: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     unfetched: list[str] = field(default_factory=list)
+    open_globals: list[str] = field(default_factory=list)
     count: int = 0
 
     def run(self) -> Pipeline:
@@ -116,6 +118,7 @@ class _Resolver:
             jobs=tuple(jobs),
             notices=tuple(self.notices),
             unfetched=tuple(self.unfetched),
+            open_globals=tuple(self.open_globals),
             default_cache=default["cache"].origin if "cache" in default else None,
             top=extended,
         )
@@ -177,6 +180,8 @@ class _Resolver:
         target = f" `{entry.target}`" if entry.target else ""
         reason = why or "it cannot be fetched offline"
         self.unfetched.append(f"{entry.kind}:{entry.target}")
+        if _may_set_globals(entry):
+            self.open_globals.append(f"{entry.kind}:{entry.target}")
         self.notices.append(
             RULES["CA002"].finding(
                 entry.origin.location,
@@ -220,6 +225,25 @@ class _Resolver:
                 n.location != notice.location or n.message != notice.message for n in self.notices
             ):
                 self.notices.append(notice)
+
+
+JOB_ONLY_TEMPLATES = re.compile(
+    r"^(Security|Jobs|Workflows|Verify)/"
+    r"|(SAST|DAST|Scanning|Fuzzing|Secret-Detection|Code-Quality|Auto-DevOps)[\w.-]*\.gitlab-ci\.yml$"
+)
+"""GitLab's own templates that define jobs, hidden jobs, ``workflow:`` and their own variables,
+never ``default:`` or a cache: the security scanners, Auto DevOps and its ``Jobs/``, ``Workflows/``
+and ``Verify/`` parts. (Language templates such as ``Python.gitlab-ci.yml`` set a top-level
+cache.)"""
+
+
+def _may_set_globals(entry: Include) -> bool:
+    """Whether an include that cannot be read may set ``default:`` or top-level variables."""
+    if entry.kind == "component":
+        return False
+    if entry.kind == "template":
+        return not JOB_ONLY_TEMPLATES.search(entry.target.strip())
+    return True
 
 
 def missing_file_fix(
@@ -395,6 +419,7 @@ def _job(
                 scripts.append(ScriptItem(section, text, item.origin))
 
     stage = effective.get("stage")
+    parallel, runs_note = _parallel(effective.get("parallel"))
     trigger = effective.get("trigger")
     artifacts = effective.get("artifacts")
     artifact_paths = artifacts.get("paths") if artifacts is not None else None
@@ -407,7 +432,9 @@ def _job(
         cache_keyword=keyword,
         variables=variables,
         scripts=tuple(scripts),
-        parallel=_parallel(effective.get("parallel")),
+        parallel=parallel,
+        runs_note=runs_note,
+        image=_image(effective.get("image")),
         artifacts=tuple(t for v in flatten(artifact_paths) if (t := v.text)),
         trigger_includes=_trigger_includes(trigger),
         is_trigger=trigger is not None,
@@ -481,21 +508,45 @@ def _variables(value: Value) -> Iterator[Variable]:
             yield Variable(name, var.text, True, var.origin)
 
 
-def _parallel(value: Value | None) -> int:
+def _parallel(value: Value | None) -> tuple[int, str]:
+    """How many instances of the job run (``parallel: N``, or the sum over ``matrix`` entries of
+    the product of each entry's list lengths, as GitLab counts them), and how it was counted.
+    At most 200, GitLab's limit."""
     if value is None:
-        return 1
+        return 1, ""
     if isinstance(value.data, int) and not isinstance(value.data, bool):
-        return max(1, min(value.data, 200))
+        count = max(1, min(value.data, 200))
+        return count, f"parallel: {count}"
     matrix = value.get("matrix")
     if matrix is None:
-        return 1
+        return 1, "parallel: not a number (counted once)"
     total = 0
+    terms = []
+    unknown = False
     for entry in matrix.items():
         product = 1
+        factors = []
         for axis in (entry.map or {}).values():
-            product *= max(1, len(axis.items()))
+            items = axis.items()
+            product *= max(1, len(items))
+            factors.append(str(max(1, len(items))))
+            if len(items) == 1 and "$[[" in (items[0].text or ""):
+                unknown = True  # an input that expands to a list: its length is unknown
         total += product
-    return max(1, min(total, 200))
+        terms.append("×".join(factors) or "1")
+    note = f"matrix {' + '.join(terms)}"
+    if unknown:
+        note += " (a list from `$[[ inputs ]]` counted once)"
+    return max(1, min(total, 200)), note
+
+
+def _image(value: Value | None) -> str | None:
+    if value is None:
+        return None
+    if value.text is not None:
+        return value.text
+    name = value.get("name")
+    return name.text if name is not None else None
 
 
 def _trigger_includes(trigger: Value | None) -> tuple[str, ...]:

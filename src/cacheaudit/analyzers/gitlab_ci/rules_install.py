@@ -6,7 +6,7 @@ from __future__ import annotations
 import posixpath
 
 from cacheaudit.analyzers.gitlab_ci.audit import Audit
-from cacheaudit.analyzers.gitlab_ci.model import Facts, Place, Step, path_covers
+from cacheaudit.analyzers.gitlab_ci.model import Facts, JobCache, Place, Step, path_covers
 from cacheaudit.analyzers.gitlab_ci.places import (
     cache_dir,
     disabled_by_env,
@@ -32,7 +32,7 @@ from cacheaudit.analyzers.gitlab_ci.text import (
 )
 from cacheaudit.analyzers.gitlab_ci.tools import SKIP_TOOLS, TOOLS, ToolCache
 from cacheaudit.installs import explicit_inputs
-from cacheaudit.model import Fix, Location
+from cacheaudit.model import CacheState, Fix, Location
 from cacheaudit.parsing.shell import InstallCommand
 from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
@@ -44,22 +44,22 @@ def judge_installs(audit: Audit, fact: Facts) -> None:
         check_requirement_files(audit, fact, step, install)
         spec = tool_of(install)
         if spec is None or install.tool in SKIP_TOOLS:
-            audit.record_site(fact, step, install, None, None)
+            state, reason = _untracked_tool_state(install)
+            audit.record_site(fact, step, install, state, reason, None)
             continue
         place = cache_dir(audit.ctx, fact.job, step, install)
         covering = next((c for c in fact.caches if c.covers(place)), None)
+        environment = None
         if covering is None:
             # a cached environment the install goes into (.venv, node_modules) spares the
             # downloads too
-            target = env_target(fact.job, step, install)
-            if target is not None:
-                where = Place("project", target)
+            environment = env_target(fact.job, step, install)
+            if environment is not None:
+                where = Place("project", environment)
                 covering = next((c for c in fact.caches if c.covers(where)), None)
-        cached: bool | None = True if covering is not None else None
-        if covering is None and fact.known and place.kind != "unknown":
-            cached = False
-        audit.record_site(fact, step, install, cached, covering)
-        if cached is not False:
+        state, reason = site_state(fact, install, spec, place, covering, environment)
+        audit.record_site(fact, step, install, state, reason, covering)
+        if covering is not None or not fact.known or place.kind == "unknown":
             continue
         defeated = place.kind == "disabled" or (
             install.tool == "uv" and install.action.startswith("pip")
@@ -77,6 +77,107 @@ def judge_installs(audit: Audit, fact: Facts) -> None:
         # one finding per job and tool, at its first uncached install: one cache fixes all
         step, install, ordinal = found[0]
         report_uncached(audit, fact, step, install, TOOLS[tool], ordinal, len(found) - 1)
+
+
+PER_PIPELINE_VARS = ("CI_COMMIT_SHA", "CI_COMMIT_SHORT_SHA", "CI_PIPELINE_ID", "CI_PIPELINE_IID",
+                     "CI_JOB_ID", "CI_CONCURRENT_ID")  # fmt: skip
+"""Predefined variables that change every pipeline: a cache key made with one is never restored
+by the next pipeline (unless ``fallback_keys`` name a stable key)."""
+
+
+def site_state(
+    fact: Facts,
+    install: InstallCommand,
+    spec: ToolCache,
+    place: Place,
+    covering: JobCache | None,
+    environment: str | None,
+) -> tuple[CacheState, str]:
+    """The install site's cache state and why, as the next pipeline would find it."""
+    tool = spec.tool
+    if covering is not None:
+        shown = ", ".join(f"`{p.raw}`" for p in covering.paths) or "`untracked: true`"
+        policy = covering.spec.policy.text if covering.spec.policy is not None else None
+        if policy is not None and policy.strip() == "push":
+            return CacheState.BROKEN, (
+                f"its cache ({shown}) has `policy: push`: saved at the end, never restored"
+            )
+        key = covering.spec.key.text if covering.spec.key is not None else None
+        volatile = next((v for v in PER_PIPELINE_VARS if key and v in key), None)
+        if volatile is not None and not covering.spec.fallback_keys:
+            return CacheState.BROKEN, (
+                f"its cache key uses `${volatile}`, which changes every pipeline, so the next "
+                "pipeline never restores it"
+            )
+        if environment is not None and not covering.covers(place):
+            return (
+                CacheState.EFFECTIVE,
+                f"the environment it installs into (`{environment}`) is cached",
+            )
+        holder = next(
+            (
+                p.raw
+                for p in covering.paths
+                if p.place.kind == "project" and path_covers(p.place.rel, place.rel)
+            ),
+            None,
+        )
+        held = f"`{holder}`" if holder is not None else shown
+        return CacheState.EFFECTIVE, f"the cached {held} holds {tool}'s download cache"
+    if not fact.known:
+        return CacheState.UNKNOWN, fact.unknown_why
+    if place.kind == "unknown":
+        if tool == "yarn" and not place.how:
+            return CacheState.UNKNOWN, (
+                "Yarn 2+ keeps its cache in `.yarn/cache` or a global folder, as `.yarnrc.yml` "
+                "and its version decide"
+            )
+        why = f" ({place.how})" if place.how else ""
+        return CacheState.UNKNOWN, f"where {tool} writes its download cache cannot be told{why}"
+    meant = [p for c in fact.caches for p in c.paths if meant_for(p, spec)]
+    pip_meant = [p for c in fact.caches for p in c.paths if meant_for(p, TOOLS["pip"])]
+    if install.tool == "uv" and install.action.startswith("pip") and pip_meant:
+        return CacheState.BROKEN, (
+            f"`uv pip` fills uv's cache, never the cached pip directory `{pip_meant[0].raw}`"
+        )
+    if place.kind == "disabled":
+        variable = "`PIP_NO_CACHE_DIR`" if tool == "pip" else "`UV_NO_CACHE`"
+        flag = f"`{short(install.command.text, 40)}`" if install.no_cache else variable
+        if meant or pip_meant:
+            shown = (meant or pip_meant)[0].raw
+            return CacheState.BROKEN, (
+                f"{flag} turns {tool}'s cache off, so the cached `{shown}` stays empty"
+            )
+        return (
+            CacheState.MISSING,
+            f"no cache holds {tool}'s downloads, and {flag} turns its cache off",
+        )
+    if meant:
+        path = meant[0]
+        if path.place.kind == "outside":
+            return CacheState.BROKEN, (
+                f"the cached `{path.raw}` is outside `$CI_PROJECT_DIR`, which GitLab never archives"
+            )
+        return CacheState.BROKEN, (
+            f"{tool} writes to {place.shown or 'elsewhere'} ({place.how}), so the cached "
+            f"`{path.raw}` stays empty"
+        )
+    if fact.job.cache_state == "disabled":
+        return CacheState.MISSING, "`cache: []` turns the default cache off"
+    where = f" (its cache is at {place.shown})" if place.shown else ""
+    return CacheState.MISSING, f"no cache holds {tool}'s downloads{where}"
+
+
+def _untracked_tool_state(install: InstallCommand) -> tuple[CacheState, str]:
+    """System package managers and installers whose cache cacheaudit does not place."""
+    if install.tool in SKIP_TOOLS:
+        if "cache" in install.command.text.lower() and "no-cache" not in install.command.text:
+            return CacheState.UNKNOWN, f"{install.tool}'s cache is moved by an option"
+        return CacheState.MISSING, (
+            f"{install.tool} downloads into the image's system directories, which GitLab cannot "
+            "cache (an image with the packages avoids the download)"
+        )
+    return CacheState.UNKNOWN, f"where {install.tool} keeps its download cache is not known"
 
 
 def report_uncached(
@@ -260,7 +361,9 @@ def cache_fix(
     audit: Audit, fact: Facts, step: Step, install: InstallCommand, spec: ToolCache
 ) -> Fix:
     style = style_of(audit.ctx, step.path)
-    files = audit.key_files(fact, spec.tool)
+    # no lock or requirements file names the packages: the file with the install command does
+    # (`pip install pip-audit==2.7.3`), so the key changes when they do
+    files = audit.key_files(fact, spec.tool) or [step.path]
     place = cache_dir(audit.ctx, fact.job, step, install)
     body: Tree = []
     if place.kind == "project" and place.rel:
@@ -272,7 +375,7 @@ def cache_fix(
         else:
             body.append(("variables", [(spec.env[0], quoted(f"$CI_PROJECT_DIR/{target}"))]))
     body.append(("cache", cache_body(files, spec.tool, [target + "/"])))
-    lock = f"keyed on {and_list(files)}" if files else "keyed per job"
+    lock = f"keyed on {and_list(files)}"
     extra = f" and drop the flag that turns {spec.tool}'s cache off" if install.no_cache else ""
     first = (
         "Cache"

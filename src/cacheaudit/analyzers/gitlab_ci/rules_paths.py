@@ -49,7 +49,7 @@ def judge_paths(audit: Audit, fact: Facts) -> None:
 def empty_cache(audit: Audit, fact: Facts, spec: ToolCache, place: Place, path: CachePath) -> None:
     if place.kind not in ("project", "outside"):
         return
-    if place.kind == "outside" and (audit.pipeline.unfetched or fact.job.problems):
+    if place.kind == "outside" and (audit.pipeline.open_globals or fact.job.problems):
         return  # the variable that moves the cache may be set where we cannot look
     if place.kind == "project" and path_covers(path.place.rel, place.rel):
         return
@@ -106,7 +106,9 @@ def variable_fix(
     else:
         setter = ("variables", [(spec.env[0], value)])
     if replace_path is not None:
-        files = audit.key_files(fact, spec.tool)
+        files = audit.key_files(fact, spec.tool) or [
+            next((s.path for s, i, _ in fact.installs if tool_of(i) is spec), audit.pipeline.root)
+        ]
         cache = ("cache", cache_body(files, spec.tool, [target + "/"]))
         if owner in ("default", "cache", ""):
             if setter[0] == "variables":
