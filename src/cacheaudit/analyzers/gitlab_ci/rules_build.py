@@ -202,6 +202,9 @@ def dockerfile_of(ctx: RepoContext, step: Step, build: BuildCommand) -> str | No
         path = _project_path(file_word, base) or ""
     else:  # kaniko reads a relative --dockerfile inside the context
         path = normalize(file_word, context) or ""
+    if path not in ctx.paths and file_word and not file_word.startswith(PROJECT):
+        # buildah and kaniko also look for a relative file inside the context
+        path = normalize(file_word, context) or ""
     return path if path in ctx.paths else None
 
 
