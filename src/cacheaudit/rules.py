@@ -925,7 +925,11 @@ drop packages the runner image already ships.
         what_it_does="""
 Flags a GitLab CI job that runs a registry install in `script:` or `before_script:` and has no
 cache: none of its own, none inherited from `default:`, `extends:` or an anchor, or `cache: []`.
-A job-level `cache:` replaces `default: cache` entirely.
+A job-level `cache:` replaces `default: cache` entirely. A job that may take its cache from an
+include that cannot be read offline is not reported: one that `extends` a template defined
+nowhere locally, or that inherits `default:` while a remote or project include (or a GitLab
+template other than the job-only scanner ones) could set it. Components and GitLab's
+`Security/`, `Jobs/` templates define jobs only.
 """,
         why_bad="""
 Each job starts in a fresh container, so every pipeline downloads every package again. On shared
@@ -1235,8 +1239,15 @@ Remove `--no-cache-dir` and `PIP_NO_CACHE_DIR` from jobs that cache pip; for uv,
         "docker build in a GitLab job without a cache source.",
         what_it_does="""
 Flags `docker build` or `docker buildx build` in a GitLab job without `--cache-from` or a buildx
-cache export. Under BuildKit a plain image as `--cache-from` only helps if it was pushed with
-inline cache metadata (`BUILDKIT_INLINE_CACHE=1` or `--cache-to type=inline`).
+cache export, kaniko (`/kaniko/executor`, or `executor` in a kaniko image) without
+`--cache=true`, and `buildah build` without `--layers --cache-from`. Under BuildKit (the default
+builder since Docker 23) a plain image as `--cache-from` only helps if it was pushed with inline
+cache metadata (`BUILDKIT_INLINE_CACHE=1` or `--cache-to type=inline`); the classic builder
+(`DOCKER_BUILDKIT=0`, or a `docker:20.10` job image) uses a pulled image as it is. A cache source
+passed through a variable this repository does not set (`--cache-from $CACHE_IMAGE`,
+`$DOCKER_CACHE_ARGS`) may be a registry export: it is not reported. The fix names a cache
+derived from the image that build pushes (its `--tag` or `--destination`), so several images
+never share one cache reference.
 """,
         why_bad="""
 Docker-in-Docker and fresh runners start with an empty layer cache, so every pipeline rebuilds
@@ -1266,8 +1277,9 @@ build-image:
 """,
         fix="""
 Export and import a registry cache with `docker buildx build --cache-to/--cache-from
-type=registry,ref=...`, or push with `BUILDKIT_INLINE_CACHE=1` and build with `--cache-from` that
-image.
+type=registry,ref=<image>:buildcache`, or push with `BUILDKIT_INLINE_CACHE=1` and build with
+`--cache-from` that image; kaniko: `--cache=true --cache-repo=<destination>/cache`; buildah:
+`--layers --cache-from <image>/cache --cache-to <image>/cache`.
 """,
         references=[
             "https://docs.gitlab.com/ci/docker/docker_layer_caching/",

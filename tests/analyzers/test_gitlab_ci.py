@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from tests.conftest import of_rule, run_audit
 
-from cacheaudit.analyzers.gitlab_resolve import Job, Pipeline, resolve
+from cacheaudit.analyzers.gitlab_ci.model import Job, Pipeline
+from cacheaudit.analyzers.gitlab_ci.resolve import resolve
 from cacheaudit.discovery import DEFAULT_MAX_FILE_BYTES, discover
 from cacheaudit.model import Finding, InstallSite, Report
 from cacheaudit.repo import RepoContext
@@ -359,7 +360,7 @@ def test_ca201_not_for_cached_env_or_bootstrap_or_projects_without_dependencies(
     cached = {s.command: s.cached for s in sites(report)}
     assert cached["pip install -r requirements.txt"] is True
     assert "pip install -e ." not in cached  # no dependencies: not a registry install
-    assert cached["apt-get install -y make"] is None
+    assert cached["apt-get install -y make"] is False  # apt's downloads: nothing caches them
 
 
 def test_ca201_follows_cd_for_inputs_and_script_files(make_repo: MakeRepo) -> None:
@@ -557,7 +558,9 @@ def test_ca207_build_variants(make_repo: MakeRepo) -> None:
     lines = sorted(f.location.line for f in of_rule(report, "CA207"))
     assert lines == [3, 5]
     kaniko = next(f for f in of_rule(report, "CA207") if f.location.line == 5)
-    assert kaniko.fix is not None and kaniko.fix.snippet.endswith("--cache=true --destination app")
+    assert kaniko.fix is not None and kaniko.fix.snippet.endswith(
+        "--cache=true --cache-repo=$CI_REGISTRY_IMAGE/app/cache --destination app"
+    )
 
 
 def test_ca504_requirement_file_missing_unless_generated(make_repo: MakeRepo) -> None:
@@ -689,3 +692,141 @@ def test_ca201_message_counts_more_installs_and_merges_reasons(make_repo: MakeRe
     message = only(mixed, "CA201").message
     assert message.startswith("Jobs `a` and `b` install")
     assert "none of their caches holds pip's downloads" in message
+
+
+# --- install map: cache state, runs per pipeline, image builds ---------------------------------
+
+
+def _sites(report: Report) -> dict[str, InstallSite]:
+    return {s.context.split("job ")[-1]: s for s in report.installs if s.platform == "gitlab-ci"}
+
+
+def test_install_map_states_say_why(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        {
+            "requirements.txt": REQS,
+            ".gitlab-ci.yml": (
+                "variables:\n  PIP_CACHE_DIR: $CI_PROJECT_DIR/.cache/pip\n"
+                "ok:\n  cache: {key: {files: [requirements.txt]}, paths: [.cache/pip]}\n"
+                "  script: [pip install -r requirements.txt]\n"
+                "outside:\n  cache: {paths: [~/.cache/pip]}\n  variables: {PIP_CACHE_DIR: ''}\n"
+                "  script: [pip install -r requirements.txt]\n"
+                "unset:\n  cache: {paths: [.cache/pip]}\n  inherit: {variables: false}\n"
+                "  script: [pip install -r requirements.txt]\n"
+                "defeated:\n  cache: {paths: [.cache/pip]}\n"
+                "  script: [pip install --no-cache-dir -r requirements.txt]\n"
+                "push-only:\n  cache: {paths: [.cache/pip], policy: push}\n"
+                "  script: [pip install -r requirements.txt]\n"
+                "per-pipeline:\n  cache: {key: $CI_PIPELINE_ID, paths: [.cache/pip]}\n"
+                "  script: [pip install -r requirements.txt]\n"
+                "none:\n  script: [pip install -r requirements.txt]\n"
+            ),
+        },
+    )
+    sites = _sites(report)
+    assert sites["ok"].cache_state.value == "effective"
+    assert sites["none"].cache_state.value == "missing"
+    expected = {
+        "outside": "outside `$CI_PROJECT_DIR`",
+        "unset": "PIP_CACHE_DIR is not set",
+        "defeated": "--no-cache-dir",
+        "push-only": "`policy: push`",
+        "per-pipeline": "$CI_PIPELINE_ID",
+    }
+    for job_name, reason in expected.items():
+        assert sites[job_name].cache_state.value == "broken", job_name
+        assert reason in sites[job_name].cache_reason, (job_name, sites[job_name].cache_reason)
+
+
+def test_install_map_unknown_only_where_an_include_may_set_the_cache(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        {
+            "requirements.txt": REQS,
+            ".gitlab-ci.yml": (
+                "include:\n  - project: acme/ci\n    file: python.yml\n"
+                "inherits:\n  script: [pip install -r requirements.txt]\n"
+                "own:\n  cache: {paths: [node_modules/]}\n"
+                "  script: [pip install -r requirements.txt]\n"
+                "opted-out:\n  inherit: {default: false}\n"
+                "  script: [pip install -r requirements.txt]\n"
+                "extends-remote:\n  extends: .python\n  script: [pip install -r requirements.txt]\n"
+            ),
+        },
+    )
+    sites = _sites(report)
+    assert sites["inherits"].cache_state.value == "unknown"
+    assert "project include" in sites["inherits"].cache_reason
+    assert sites["extends-remote"].cache_state.value == "unknown"
+    assert sites["own"].cache_state.value == "missing"
+    assert sites["opted-out"].cache_state.value == "missing"
+    assert {f.location.line for f in of_rule(report, "CA201")} == {8, 11}
+
+
+def test_runs_per_pipeline_count_parallel_and_matrix(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        {
+            "requirements.txt": REQS,
+            ".gitlab-ci.yml": (
+                "n:\n  parallel: 4\n  script: [pip install -r requirements.txt]\n"
+                "m:\n  parallel:\n    matrix:\n"
+                "      - {PY: ['3.11', '3.12', '3.13'], DB: [pg, mysql]}\n"
+                "      - {PY: '3.10'}\n"
+                "  script: [pip install -r requirements.txt]\n"
+            ),
+        },
+    )
+    sites = _sites(report)
+    assert (sites["n"].runs_per_pipeline, sites["n"].runs_note) == (4, "parallel: 4")
+    assert (sites["m"].runs_per_pipeline, sites["m"].runs_note) == (7, "matrix 3×2 + 1")
+
+
+def test_image_builds_are_recorded_with_their_dockerfile_and_runs(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        {
+            "api/Dockerfile": "FROM python:3.12\n",
+            "Dockerfile": "FROM python:3.12\n",
+            "ci/app.Dockerfile": "FROM python:3.12\n",
+            ".gitlab-ci.yml": (
+                "docker:\n  image: docker:27\n  parallel: 2\n  script:\n"
+                "    - docker build -t $CI_REGISTRY_IMAGE/api:$CI_COMMIT_SHA api\n"
+                "    - docker buildx build -f ci/app.Dockerfile --push -t $CI_REGISTRY_IMAGE .\n"
+                "kaniko:\n  image: {name: gcr.io/kaniko-project/executor:debug}\n  script:\n"
+                "    - executor --context $CI_PROJECT_DIR --destination $CI_REGISTRY_IMAGE:x\n"
+                "buildah:\n  script:\n    - buildah bud -f Dockerfile -t x .\n"
+            ),
+        },
+    )
+    builds = sorted(
+        (b.context.split("job ")[-1], b.dockerfile, b.runs_per_pipeline) for b in report.builds
+    )
+    assert builds == [
+        ("buildah", "Dockerfile", 1),
+        ("docker", "api/Dockerfile", 2),
+        ("docker", "ci/app.Dockerfile", 2),
+        ("kaniko", "Dockerfile", 1),
+    ]
+
+
+def test_each_image_gets_its_own_cache_ref(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        {
+            "api/Dockerfile": "FROM python:3.12\n",
+            "web/Dockerfile": "FROM node:22\n",
+            ".gitlab-ci.yml": (
+                "images:\n  image: docker:27\n  script:\n"
+                "    - docker build -t $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA -f api/Dockerfile api\n"
+                "    - docker build -t $CI_REGISTRY_IMAGE/web:$CI_COMMIT_SHA web\n"
+                "    - docker buildx build --push -t registry.example.com/acme/tool:1.0 .\n"
+            ),
+        },
+    )
+    snippets = [f.fix.snippet for f in of_rule(report, "CA207") if f.fix]
+    assert len(snippets) == 3
+    assert "--cache-from $CI_REGISTRY_IMAGE:api " in snippets[0]
+    assert "--cache-from $CI_REGISTRY_IMAGE/web:latest " in snippets[1]
+    assert "ref=registry.example.com/acme/tool:buildcache-1.0 " in snippets[2]

@@ -29,15 +29,33 @@ references, names defined nowhere) becomes a CA001 notice; a missing local inclu
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
+from cacheaudit.analyzers.gitlab_ci.load import (
+    Include,
+    deep_merge,
+    include_entries,
+    load_file,
+    merge_maps,
+)
+from cacheaudit.analyzers.gitlab_ci.model import (
+    MAX_REFERENCE_DEPTH,
+    CacheSpec,
+    Job,
+    Origin,
+    Pipeline,
+    Problem,
+    Ref,
+    ScriptItem,
+    Value,
+    Variable,
+    flatten,
+    truthy,
+)
 from cacheaudit.model import Finding, Fix, Location
 from cacheaudit.notices import parse_error
-from cacheaudit.parsing import yaml as cy
 from cacheaudit.paths import glob_regex, normalize
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import RULES
@@ -45,7 +63,6 @@ from cacheaudit.rules import RULES
 MAX_INCLUDES = 150
 """GitLab's default limit on includes per pipeline, nested ones counted."""
 MAX_EXTENDS_DEPTH = 11
-MAX_REFERENCE_DEPTH = 10
 
 RESERVED = frozenset(
     {
@@ -66,391 +83,6 @@ GLOBAL_DEFAULTS = ("image", "services", "cache", "before_script", "after_script"
 
 SCRIPT_KEYS = ("before_script", "script", "after_script")
 
-Scalar = str | int | float | bool | None
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a value is written."""
-
-    path: str
-    """File, relative to the root."""
-    line: int
-    """Line of the key (or of the sequence item) that holds the value."""
-    column: int | None = None
-    value_line: int = 0
-    """First line of the value's own text: for a block scalar (``|``), the line after the
-    indicator, so shell line numbers match the file. 0 means ``line``."""
-    owner: str = ""
-    """Top-level key (job, template, ``default``, ``variables``) in whose block it is written."""
-
-    @property
-    def location(self) -> Location:
-        return Location(self.path, self.line, self.column)
-
-    @property
-    def text_line(self) -> int:
-        return self.value_line or self.line
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something GitLab would reject or that cannot be resolved here."""
-
-    message: str
-    origin: Origin
-    unknown_name: bool = False
-    """A name that is not defined here (it may come from an include that cannot be read)."""
-
-
-@dataclass(frozen=True)
-class Ref:
-    """An unresolved ``!reference [job, key, ...]``."""
-
-    target: tuple[str, ...]
-
-
-@dataclass(frozen=True, eq=False)
-class Value:
-    """A YAML value with its origin. Mappings are ``dict[str, Value]``, sequences
-    ``list[Value]``; never mutated after construction."""
-
-    data: dict[str, Value] | list[Value] | Scalar | Ref
-    origin: Origin
-
-    @property
-    def map(self) -> dict[str, Value] | None:
-        return self.data if isinstance(self.data, dict) else None
-
-    @property
-    def seq(self) -> list[Value] | None:
-        return self.data if isinstance(self.data, list) else None
-
-    @property
-    def text(self) -> str | None:
-        """The scalar as GitLab reads it (``true``, ``3``), or None for collections/null."""
-        data = self.data
-        if isinstance(data, bool):
-            return "true" if data else "false"
-        if isinstance(data, (str, int, float)):
-            return str(data)
-        return None
-
-    def get(self, key: str) -> Value | None:
-        mapping = self.map
-        return mapping.get(key) if mapping is not None else None
-
-    def items(self) -> list[Value]:
-        """A sequence's items, or the value itself as a one-item list (``script: "cmd"``)."""
-        if isinstance(self.data, list):
-            return self.data
-        if self.data is None:
-            return []
-        return [self]
-
-
-# --- loading --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LoadedFile:
-    path: str
-    top: dict[str, Value] | None
-    """None when the file is missing, unreadable or invalid."""
-    error: Finding | None = None
-
-
-_SPEC_END = re.compile(r"^---\s*(#.*)?$")
-
-
-def _strip_header(text: str) -> str:
-    """Blank out a ``spec:`` header document (``spec: ... ---``) so the rest loads as one
-    document with its line numbers intact."""
-    lines = text.split("\n")
-    first = next(
-        (i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), None
-    )
-    if first is None or not lines[first].startswith("spec:"):
-        return text
-    for i in range(first + 1, len(lines)):
-        if _SPEC_END.match(lines[i]):
-            return "\n" * (i + 1) + "\n".join(lines[i + 1 :])
-    return text
-
-
-def load_file(ctx: RepoContext, path: str) -> LoadedFile:
-    """Parse one CI file (once per run)."""
-    return ctx.memo("gitlab-ci:file", path, lambda: _load(ctx, path))
-
-
-def _load(ctx: RepoContext, path: str) -> LoadedFile:
-    text = ctx.read_text(path)
-    if text is None:
-        return LoadedFile(path, None)
-    try:
-        doc = cy.load(_strip_header(text))
-    except cy.YamlError as exc:
-        return LoadedFile(path, None, parse_error(path, exc.message, exc.line, exc.column))
-    if doc is None:
-        return LoadedFile(path, {})
-    if not isinstance(doc, dict):
-        return LoadedFile(
-            path, None, parse_error(path, "the top level of a GitLab CI file must be a mapping", 1)
-        )
-    owners = sorted((cy.key_line(doc, k), str(k)) for k in _own_keys(doc))
-    converter = _Converter(path, [line for line, _ in owners], [name for _, name in owners])
-    top = converter.mapping(doc)
-    return LoadedFile(path, top)
-
-
-def _own_keys(node: Any) -> list[Any]:
-    own = getattr(node, "_ok", None)
-    return [k for k in node if own is None or k in own]
-
-
-def _holder(node: Any, key: Any, depth: int = 0) -> Any:
-    """The mapping where ``key`` is literally written: ``node`` itself, or for a key brought in
-    by a ``<<`` merge key, the merged mapping (recursively)."""
-    own = getattr(node, "_ok", None)
-    if own is None or key in own or depth > 20:
-        return node
-    for source in getattr(node, "merge", None) or ():
-        if isinstance(source, dict) and key in source:
-            return _holder(source, key, depth + 1)
-    return node
-
-
-def _is_block(node: Any) -> bool:
-    from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
-
-    return isinstance(node, (LiteralScalarString, FoldedScalarString))
-
-
-def _item_column(seq: Any, index: int) -> int | None:
-    try:
-        return int(seq.lc.item(index)[1]) + 1
-    except (AttributeError, KeyError, TypeError, IndexError):
-        return None
-
-
-@dataclass(frozen=True)
-class _Converter:
-    """ruamel nodes → :class:`Value` trees with origins."""
-
-    path: str
-    owner_lines: list[int]
-    owner_names: list[str]
-
-    def owner(self, line: int) -> str:
-        index = bisect.bisect_right(self.owner_lines, line) - 1
-        return self.owner_names[index] if index >= 0 else ""
-
-    def origin(self, line: int, column: int | None, value_line: int = 0) -> Origin:
-        return Origin(self.path, line, column, value_line, self.owner(line))
-
-    def mapping(self, node: Any) -> dict[str, Value]:
-        out: dict[str, Value] = {}
-        for key in node:
-            if isinstance(key, (dict, list)) or key is None:
-                continue
-            name = _key_text(key)
-            holder = _holder(node, key)
-            line = cy.key_line(holder, key)
-            origin = self.origin(line, cy.key_column(holder, key), cy.value_line(holder, key))
-            out[name] = self.convert(node[key], origin)
-        return out
-
-    def convert(self, node: Any, origin: Origin) -> Value:
-        if isinstance(node, list):
-            if cy.tag_of(node) == "!reference":
-                return Value(
-                    Ref(tuple(_key_text(x) for x in node if not isinstance(x, (dict, list)))),
-                    origin,
-                )
-            items = []
-            for index, item in enumerate(node):
-                line = cy.item_line(node, index)
-                item_origin = self.origin(
-                    line, _item_column(node, index), line + 1 if _is_block(item) else line
-                )
-                items.append(self.convert(item, item_origin))
-            return Value(items, origin)
-        if isinstance(node, dict):
-            return Value(self.mapping(node), origin)
-        return Value(_scalar(node), origin)
-
-
-def _key_text(key: Any) -> str:
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    return str(key)
-
-
-def _scalar(node: Any) -> Scalar:
-    """A plain Python scalar from a ruamel scalar; unknown tags keep their text."""
-    if node is None or isinstance(node, bool):
-        return node
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    value = getattr(node, "value", None)  # TaggedScalar of an unknown tag
-    if isinstance(value, str):
-        return value
-    return str(node)
-
-
-# --- merging --------------------------------------------------------------------------------
-
-
-def deep_merge(base: Value, over: Value) -> Value:
-    """Ruby's ``Hash#deep_merge``: mappings merge key by key, ``over`` wins everywhere else."""
-    base_map, over_map = base.map, over.map
-    if base_map is None or over_map is None:
-        return over
-    return Value(merge_maps(base_map, over_map), over.origin)
-
-
-def merge_maps(base: dict[str, Value], over: dict[str, Value]) -> dict[str, Value]:
-    merged = dict(base)
-    for key, value in over.items():
-        merged[key] = deep_merge(merged[key], value) if key in merged else value
-    return merged
-
-
-# --- includes -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Include:
-    kind: str
-    """``local``, ``remote``, ``project``, ``template``, ``component``, or ``unknown``."""
-    target: str
-    origin: Origin
-    conditional: bool = False
-    """Has ``rules:``: it may not be included at all."""
-
-
-def include_entries(value: Value) -> Iterator[Include]:
-    """The entries of an ``include:`` value, in order."""
-    for item in value.items():
-        text = item.text
-        if text is not None:
-            kind = "remote" if re.match(r"https?://", text) else "local"
-            yield Include(kind, text, item.origin)
-            continue
-        mapping = item.map
-        if mapping is None:
-            continue
-        conditional = "rules" in mapping
-        for kind in ("local", "remote", "template", "component", "project"):
-            entry = mapping.get(kind)
-            if entry is None:
-                continue
-            target = entry.text or ""
-            if kind == "project":
-                files = mapping.get("file")
-                names = [f.text for f in files.items()] if files is not None else []
-                target = f"{target}:{','.join(n for n in names if n)}"
-            yield Include(kind, target, item.origin, conditional)
-            break
-        else:
-            yield Include("unknown", "", item.origin, conditional)
-
-
-# --- the effective configuration ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CacheSpec:
-    """One entry of a job's effective ``cache:``."""
-
-    origin: Origin
-    """Where this cache is written (the ``cache:`` key, or the list item)."""
-    key: Value | None
-    paths: tuple[Value, ...]
-    untracked: bool
-    policy: Value | None
-    unprotect: Value | None
-    when: str
-    fallback_keys: tuple[str, ...]
-    from_default: bool
-    """Inherited from ``default:`` (or the deprecated top-level ``cache:``)."""
-    in_list: bool = False
-    """Written as an item of a ``cache:`` list."""
-
-
-@dataclass(frozen=True)
-class ScriptItem:
-    """One entry of ``before_script``/``script``/``after_script``."""
-
-    section: str
-    text: str
-    origin: Origin
-
-
-@dataclass(frozen=True)
-class Variable:
-    name: str
-    value: str | None
-    """None when not a scalar (or ``null``)."""
-    expand: bool
-    """False for ``expand: false``: ``$`` is literal."""
-    origin: Origin
-
-
-@dataclass(frozen=True)
-class Job:
-    """A job's effective configuration (after includes, extends, references and defaults)."""
-
-    name: str
-    origin: Origin
-    stage: str
-    caches: tuple[CacheSpec, ...]
-    cache_state: str
-    """``own`` (defined by the job or its templates), ``default`` (inherited), ``disabled``
-    (``cache: []``), or ``none`` (no cache anywhere)."""
-    cache_keyword: Origin | None
-    """Where the effective ``cache:`` keyword is written."""
-    variables: dict[str, Variable]
-    scripts: tuple[ScriptItem, ...]
-    parallel: int
-    """How many instances run (``parallel: N`` or the size of the matrix)."""
-    artifacts: tuple[str, ...]
-    """``artifacts:paths`` (later jobs may receive these files)."""
-    trigger_includes: tuple[str, ...]
-    """Local child-pipeline files of a trigger job."""
-    is_trigger: bool
-    problems: tuple[str, ...]
-    """What could not be resolved: unknown ``extends`` parents, dangling references."""
-    inherit_default: tuple[str, ...] | None = None
-    """``inherit:default``: None for every default keyword, else the keywords allowed."""
-    inherit_variables: tuple[str, ...] | None = None
-    """``inherit:variables``: None for all top-level variables, else the names allowed."""
-
-    def inherits_default(self, keyword: str) -> bool:
-        return self.inherit_default is None or keyword in self.inherit_default
-
-    def inherits_variable(self, name: str) -> bool:
-        return self.inherit_variables is None or name in self.inherit_variables
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    root: str
-    files: tuple[str, ...]
-    """The root file and every local file it includes, in processing order."""
-    jobs: tuple[Job, ...]
-    notices: tuple[Finding, ...]
-    """CA001/CA002 notices and CA504 findings for missing local includes."""
-    unfetched: tuple[str, ...]
-    """Includes that could not be read offline: a job's cache may come from them."""
-    default_cache: Origin | None = None
-    """Where ``default: cache`` (or the top-level ``cache:``) is written, if anywhere."""
-    top: dict[str, Value] = field(default_factory=dict)
-
 
 def resolve(ctx: RepoContext, root: str) -> Pipeline:
     """The pipeline defined by ``root`` (once per run)."""
@@ -464,6 +96,7 @@ class _Resolver:
     notices: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     unfetched: list[str] = field(default_factory=list)
+    open_globals: list[str] = field(default_factory=list)
     count: int = 0
 
     def run(self) -> Pipeline:
@@ -485,6 +118,7 @@ class _Resolver:
             jobs=tuple(jobs),
             notices=tuple(self.notices),
             unfetched=tuple(self.unfetched),
+            open_globals=tuple(self.open_globals),
             default_cache=default["cache"].origin if "cache" in default else None,
             top=extended,
         )
@@ -546,6 +180,8 @@ class _Resolver:
         target = f" `{entry.target}`" if entry.target else ""
         reason = why or "it cannot be fetched offline"
         self.unfetched.append(f"{entry.kind}:{entry.target}")
+        if _may_set_globals(entry):
+            self.open_globals.append(f"{entry.kind}:{entry.target}")
         self.notices.append(
             RULES["CA002"].finding(
                 entry.origin.location,
@@ -589,6 +225,25 @@ class _Resolver:
                 n.location != notice.location or n.message != notice.message for n in self.notices
             ):
                 self.notices.append(notice)
+
+
+JOB_ONLY_TEMPLATES = re.compile(
+    r"^(Security|Jobs|Workflows|Verify)/"
+    r"|(SAST|DAST|Scanning|Fuzzing|Secret-Detection|Code-Quality|Auto-DevOps)[\w.-]*\.gitlab-ci\.yml$"
+)
+"""GitLab's own templates that define jobs, hidden jobs, ``workflow:`` and their own variables,
+never ``default:`` or a cache: the security scanners, Auto DevOps and its ``Jobs/``, ``Workflows/``
+and ``Verify/`` parts. (Language templates such as ``Python.gitlab-ci.yml`` set a top-level
+cache.)"""
+
+
+def _may_set_globals(entry: Include) -> bool:
+    """Whether an include that cannot be read may set ``default:`` or top-level variables."""
+    if entry.kind == "component":
+        return False
+    if entry.kind == "template":
+        return not JOB_ONLY_TEMPLATES.search(entry.target.strip())
+    return True
 
 
 def missing_file_fix(
@@ -716,17 +371,6 @@ def _resolve_refs(
     return value
 
 
-def flatten(value: Value | None, depth: int = 0) -> Iterator[Value]:
-    """Scalars of a possibly nested sequence (anchored or referenced script lists nest)."""
-    if value is None or depth > MAX_REFERENCE_DEPTH + 1:
-        return
-    if isinstance(value.data, list):
-        for item in value.data:
-            yield from flatten(item, depth + 1)
-    elif value.data is not None and not isinstance(value.data, dict):
-        yield value
-
-
 def _inherits(job: dict[str, Value], what: str, key: str) -> bool:
     """Whether ``inherit:<what>`` lets the job take ``key``."""
     inherit = job.get("inherit")
@@ -775,6 +419,7 @@ def _job(
                 scripts.append(ScriptItem(section, text, item.origin))
 
     stage = effective.get("stage")
+    parallel, runs_note = _parallel(effective.get("parallel"))
     trigger = effective.get("trigger")
     artifacts = effective.get("artifacts")
     artifact_paths = artifacts.get("paths") if artifacts is not None else None
@@ -787,7 +432,9 @@ def _job(
         cache_keyword=keyword,
         variables=variables,
         scripts=tuple(scripts),
-        parallel=_parallel(effective.get("parallel")),
+        parallel=parallel,
+        runs_note=runs_note,
+        image=_image(effective.get("image")),
         artifacts=tuple(t for v in flatten(artifact_paths) if (t := v.text)),
         trigger_includes=_trigger_includes(trigger),
         is_trigger=trigger is not None,
@@ -828,7 +475,7 @@ def _caches(
                 origin=entry.origin,
                 key=mapping.get("key"),
                 paths=paths,
-                untracked=_truthy(mapping.get("untracked")),
+                untracked=truthy(mapping.get("untracked")),
                 policy=mapping.get("policy"),
                 unprotect=mapping.get("unprotect"),
                 when=(when.text if when is not None else None) or "on_success",
@@ -840,19 +487,6 @@ def _caches(
     if not specs and value.seq is not None:
         return (), "disabled", value.origin
     return tuple(specs), "default" if from_default else "own", value.origin
-
-
-def _truthy(value: Value | None) -> bool:
-    if value is None:
-        return False
-    if isinstance(value.data, bool):
-        return value.data
-    return (value.text or "").strip().lower() == "true"
-
-
-def truthy(value: Value | None) -> bool:
-    """A boolean keyword's value (``true`` or ``"true"``)."""
-    return _truthy(value)
 
 
 def _variables(value: Value) -> Iterator[Variable]:
@@ -874,21 +508,45 @@ def _variables(value: Value) -> Iterator[Variable]:
             yield Variable(name, var.text, True, var.origin)
 
 
-def _parallel(value: Value | None) -> int:
+def _parallel(value: Value | None) -> tuple[int, str]:
+    """How many instances of the job run (``parallel: N``, or the sum over ``matrix`` entries of
+    the product of each entry's list lengths, as GitLab counts them), and how it was counted.
+    At most 200, GitLab's limit."""
     if value is None:
-        return 1
+        return 1, ""
     if isinstance(value.data, int) and not isinstance(value.data, bool):
-        return max(1, min(value.data, 200))
+        count = max(1, min(value.data, 200))
+        return count, f"parallel: {count}"
     matrix = value.get("matrix")
     if matrix is None:
-        return 1
+        return 1, "parallel: not a number (counted once)"
     total = 0
+    terms = []
+    unknown = False
     for entry in matrix.items():
         product = 1
+        factors = []
         for axis in (entry.map or {}).values():
-            product *= max(1, len(axis.items()))
+            items = axis.items()
+            product *= max(1, len(items))
+            factors.append(str(max(1, len(items))))
+            if len(items) == 1 and "$[[" in (items[0].text or ""):
+                unknown = True  # an input that expands to a list: its length is unknown
         total += product
-    return max(1, min(total, 200))
+        terms.append("×".join(factors) or "1")
+    note = f"matrix {' + '.join(terms)}"
+    if unknown:
+        note += " (a list from `$[[ inputs ]]` counted once)"
+    return max(1, min(total, 200)), note
+
+
+def _image(value: Value | None) -> str | None:
+    if value is None:
+        return None
+    if value.text is not None:
+        return value.text
+    name = value.get("name")
+    return name.text if name is not None else None
 
 
 def _trigger_includes(trigger: Value | None) -> tuple[str, ...]:
