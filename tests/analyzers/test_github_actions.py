@@ -17,7 +17,7 @@ from tests.conftest import of_rule, run_audit
 from cacheaudit.analyzers import github_actions as gha
 from cacheaudit.analyzers.github_actions import actions as facts
 from cacheaudit.discovery import FileKind, SourceFile
-from cacheaudit.model import Finding, InstallSite, Report, Severity
+from cacheaudit.model import CacheState, Finding, InstallSite, Report, Severity
 from cacheaudit.repo import RepoContext
 
 MakeRepo = Callable[[dict[str, str]], Path]
@@ -413,11 +413,16 @@ def test_a_composite_installing_without_cache_is_reported_once_in_the_composite(
     assert finding.location.path == ".github/actions/deps/action.yml"
     assert finding.location.line == 6
     assert "workflow ci.yml / job a, workflow other.yml / job b" in finding.message
-    [site] = sites(report, ".github/actions/deps/action.yml")
-    assert site.cached is False
+    # One install site per calling job: each job downloads on each of its runs.
+    found = sites(report, ".github/actions/deps/action.yml")
+    assert [s.cache_state for s in found] == [CacheState.MISSING, CacheState.MISSING]
+    assert sorted(s.context.split("(called from ")[1] for s in found) == [
+        "workflow ci.yml / job a)",
+        "workflow other.yml / job b)",
+    ]
 
 
-def test_a_composite_is_covered_by_the_callers_cache_and_mixed_callers_are_unknown(
+def test_a_composite_is_covered_by_the_callers_cache_and_judged_per_calling_job(
     make_repo: MakeRepo,
 ):
     setup = (
@@ -435,7 +440,11 @@ def test_a_composite_is_covered_by_the_callers_cache_and_mixed_callers_are_unkno
     files[".github/workflows/other.yml"] = caller("b")
     report = audit(make_repo, files)
     assert "workflow other.yml / job b" in only(report, "CA101").message
-    assert sites(report, ".github/actions/deps/action.yml")[0].cached is None
+    states = {
+        s.context.rsplit("/ job ", 1)[1]: s.cache_state
+        for s in sites(report, ".github/actions/deps/action.yml")
+    }
+    assert states == {"a)": CacheState.EFFECTIVE, "b)": CacheState.MISSING}
 
 
 def test_an_uncalled_composite_is_not_judged_without_its_callers(make_repo: MakeRepo):
@@ -831,7 +840,7 @@ def test_reusable_workflow_inherits_the_callers_release_trigger(make_repo: MakeR
     files[".github/workflows/release.yml"] = release
     finding = only(audit(make_repo, files), "CA110")
     assert finding.location.path == ".github/workflows/build.yml"
-    assert "runs from a workflow triggered by `release`" in finding.message
+    assert "runs from a workflow triggered only by `release`" in finding.message
     assert finding.security
 
 
@@ -973,16 +982,15 @@ def test_analyze_is_a_pure_function_of_context_and_file(tmp_path: Path):
 @pytest.mark.parametrize(
     ("uses", "fires"),
     [
-        ("acme/ci-actions/setup-python-env@v2", False),  # may well cache: not judged
-        ("buildjet/setup-python@v5\n        with:\n          cache: pip", False),
+        # Only actions known to cache count as cover, however an unknown one is named.
+        ("acme/ci-actions/setup-python-env@v2", True),
+        ("buildjet/setup-python@v5\n        with:\n          cache: pip", False),  # a known fork
         ("pnpm/action-setup@v4", True),  # known to cache nothing
         ("docker/login-action@v3", True),
         ("acme/notify-slack@v1", True),
     ],
 )
-def test_unknown_actions_that_may_cache_make_later_installs_unknown(
-    make_repo: MakeRepo, uses: str, fires: bool
-):
+def test_only_actions_known_to_cache_count_as_cover(make_repo: MakeRepo, uses: str, fires: bool):
     text = TEST_JOB.replace(
         "      - name: Install dependencies",
         f"      - uses: {uses}\n      - name: Install dependencies",

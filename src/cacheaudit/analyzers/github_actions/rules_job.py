@@ -24,7 +24,7 @@ from cacheaudit.analyzers.github_actions.model import (
     _lines_of,
     _map,
     _own,
-    _publishes,
+    _publishing,
     _release_reasons,
     _slug,
 )
@@ -45,15 +45,19 @@ def _rule_ca110(out: _Collector, unit: Unit) -> None:
         return
     triggers = unit.triggers
     reasons = _release_reasons(unit)
-    publisher = _publishes(unit)
-    if not reasons and publisher is None:
+    publishing = _publishing(unit)
+    if not reasons and publishing is None:
         return
     called = triggers is not None and "workflow_call" in _triggers(unit.doc).events
-    why = (
-        f"{'runs from a workflow' if called else 'is'} triggered by {' and '.join(reasons)}"
-        if reasons
-        else f"publishes in {publisher.label if publisher else 'a step'}"
-    )
+    if reasons and reasons[0].startswith("a job condition"):
+        why = "runs only for tags or releases (its `if:`)"
+    elif reasons:
+        why = (
+            f"{'runs from a workflow' if called else 'is'} triggered only by "
+            f"{' and '.join(reasons)}"
+        )
+    else:
+        why = publishing[1] if publishing else "publishes"
     reported: set[int] = set()
     for cache in unit.caches:
         if cache.restores is not True:
