@@ -50,7 +50,12 @@ from cacheaudit.analyzers.github_actions.parse import (
 from cacheaudit.analyzers.github_actions.rules_cache import _key_kind as _key_kind
 from cacheaudit.analyzers.github_actions.rules_cache import _rule_key_pairs, _rules_cache_steps
 from cacheaudit.analyzers.github_actions.rules_install import _composite_ca101, _rules_install
-from cacheaudit.analyzers.github_actions.rules_job import _rule_ca110, _rule_ca111, _rule_ca112
+from cacheaudit.analyzers.github_actions.rules_job import (
+    _record_builds,
+    _rule_ca110,
+    _rule_ca111,
+    _rule_ca112,
+)
 from cacheaudit.discovery import FileKind, SourceFile
 from cacheaudit.model import Analysis
 from cacheaudit.repo import RepoContext
@@ -132,6 +137,7 @@ def _evaluate(ctx: RepoContext, index: Index) -> None:
         _rules_install(out, unit)
         _rule_ca110(out, unit)
         _rule_ca111(out, unit)
+        _record_builds(out, unit)
     _rule_ca112(out)
     _composite_ca101(out)
 
@@ -150,4 +156,5 @@ def analyze(ctx: RepoContext, file: SourceFile) -> Analysis:
     index = _index(ctx)
     findings = [f for f in index.findings if f.location.path == file.path]
     installs = [i for i in index.installs if i.location.path == file.path]
-    return Analysis(findings=findings, installs=installs)
+    builds = [b for b in index.builds if b.location.path == file.path]
+    return Analysis(findings=findings, installs=installs, builds=builds)

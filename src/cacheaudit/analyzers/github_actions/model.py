@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cacheaudit.analyzers.github_actions import actions as facts
-from cacheaudit.model import CacheState, Finding, InstallSite
+from cacheaudit.model import CacheState, Finding, ImageBuild, InstallSite
 from cacheaudit.parsing.shell import Command, InstallCommand, parse_script
 from cacheaudit.parsing.yaml import key_line, value_line
 from cacheaudit.repo import RepoContext
@@ -341,6 +341,7 @@ class Index:
     units: list[Unit] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     installs: list[InstallSite] = field(default_factory=list)
+    builds: list[ImageBuild] = field(default_factory=list)
 
 
 def _text(value: Any) -> str | None:
@@ -460,8 +461,12 @@ _TAG_CONDITION = re.compile(
     r"|github\.event_name\s*==\s*'release'",
     re.I,
 )
-_RELEASE_NAME = re.compile(r"release|publish|deploy|upload", re.I)
-_NOT_RELEASE_NAME = re.compile(r"coverage|codecov|test.?result|junit|report|logs?\b", re.I)
+_RELEASE_NAME = re.compile(r"\b(release|publish|deploy|upload)(?!\w)", re.I)
+_NOT_RELEASE_NAME = re.compile(
+    r"artifact|coverage|codecov|test.?result|junit|report|\blogs?\b|notify|prepare|draft|"
+    r"notes|changelog",
+    re.I,
+)
 
 
 def _publishes(unit: Unit) -> Step | None:

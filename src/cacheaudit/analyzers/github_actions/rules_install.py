@@ -43,8 +43,6 @@ from cacheaudit.rules import RULES
 def _verdict(unit: Unit, install: Install, pip_cache: list[CacheUse]) -> Verdict:
     """The true cache state of one install in one job (RULES CA101; the install map)."""
     covered, covering, later = _coverage(unit, install)
-    if unit.standalone:
-        return Verdict(CacheState.UNKNOWN, "a composite action with no caller in this repository")
     if covered and covering is not None:
         why = unit.broken.get(covering.pos)
         if why is None and _broken_version(covering.step):
@@ -67,6 +65,11 @@ def _verdict(unit: Unit, install: Install, pip_cache: list[CacheUse]) -> Verdict
                     covering,
                 )
         return Verdict(CacheState.EFFECTIVE, "", covering)
+    if unit.standalone:
+        return Verdict(
+            CacheState.UNKNOWN,
+            "a composite action with no caller in this repository: its callers' caches are unknown",
+        )
     runner = {
         "self": "it runs on a self-hosted runner, whose local caches persist between jobs",
         "other": "it runs on custom runner labels (self-hosted or larger runners)",
@@ -238,35 +241,42 @@ def _main_install(installs: list[Install]) -> Install:
 def _composite_ca101(out: _Collector) -> None:
     """An install inside a composite: reported once, in the composite, when some job that calls
     it has no cache for it; recorded as an install site once per calling job."""
-    for (path, line, _), occurrences in sorted(out.composite_installs.items()):
-        bare = [
-            (u, i)
-            for u, i, v in occurrences
-            if v.state is CacheState.MISSING
-            and u.runner in ("github", "ephemeral")
-            and not _release_job(u)
+    by_tool: dict[tuple[str, str], list[tuple[Unit, Install]]] = {}
+    for (path, _, _), occurrences in sorted(out.composite_installs.items()):
+        for u, i, v in occurrences:
+            if (
+                v.state is CacheState.MISSING
+                and u.runner in ("github", "ephemeral")
+                and not _release_job(u)
+                and i.cmd.tool in facts.CA101_TOOLS
+            ):
+                by_tool.setdefault((path, i.cmd.cache_tool), []).append((u, i))
+    for (path, tool), bare in sorted(by_tool.items()):
+        installs = list({id(i.cmd): i for _, i in bare}.values())
+        if all(_is_bootstrap(i) for i in installs):
+            continue
+        install = _main_install(installs)
+        unit = next(u for u, i in bare if i is install)
+        others = [
+            i for i in installs if _fold(i.cmd.command.text) != _fold(install.cmd.command.text)
         ]
-        unit, install = bare[0] if bare else (None, None)
-        if unit is None or install is None or install.cmd.tool not in facts.CA101_TOOLS:
-            continue
-        if _is_bootstrap(install):
-            continue
+        extra = f" (with `{_fold(others[0].cmd.command.text)}`" if others else ""
+        extra += f" and {len(others) - 1} more)" if len(others) > 1 else (")" if others else "")
         callers = sorted({u.where for u, _ in bare})
         shown = ", ".join(callers[:3]) + (
             f" and {len(callers) - 3} more" if len(callers) > 3 else ""
         )
         jobs = "the calling job has" if len(callers) == 1 else "the calling jobs have"
         message = (
-            f"action {path} / {install.step.label} runs {install.described}, and {jobs} "
-            f"no cache for {install.cmd.cache_tool}'s downloads ({shown}): every run "
-            "downloads everything again."
+            f"action {path} / {install.step.label} runs {install.described}{extra}, and {jobs} "
+            f"no cache for {tool}'s downloads ({shown}): every run downloads everything again."
         )
-        fix = _fix_ca101(out.ctx, unit, install, [install])
+        fix = _fix_ca101(out.ctx, unit, install, [install, *others])
         out.add(
             RULES["CA101"].finding(
-                Location(path, line, install.column),
+                Location(path, install.line, install.column),
                 message,
-                subject=f"action / step {install.step.ident} / {install.cmd.cache_tool}",
+                subject=f"action / {tool}",
                 fix=fix,
             )
         )

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 
-from cacheaudit.analyzers.github_actions.collector import _Collector, _loc
+from cacheaudit.analyzers.github_actions.collector import PLATFORM, _Collector, _loc
 from cacheaudit.analyzers.github_actions.fixes import (
     _build_push_snippet,
     _fix_ca110,
@@ -30,7 +31,8 @@ from cacheaudit.analyzers.github_actions.model import (
 )
 from cacheaudit.analyzers.github_actions.parse import _triggers
 from cacheaudit.discovery import FileKind
-from cacheaudit.model import Fix, Location
+from cacheaudit.model import Fix, ImageBuild, Location
+from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import RULES
 
@@ -340,3 +342,63 @@ def _rule_ca112(out: _Collector) -> None:
                 ),
             )
         )
+
+
+def _dockerfile_of(context: str, file: str, workdir: str | None) -> str | None:
+    """The Dockerfile a build reads, relative to the root: ``file`` (relative to the working
+    directory, like docker's ``-f``) or ``<context>/Dockerfile``; None when it cannot be told."""
+    if workdir is None or _is_expr(context) or _is_expr(file) or "$" in context + file:
+        return None
+    if "://" in context or context.startswith("git@") or context == "-":
+        return None
+    if file:
+        return normalize(file, workdir)
+    base = normalize(context or ".", workdir)
+    if base is None:
+        return None
+    return posixpath.join(base, "Dockerfile") if base else "Dockerfile"
+
+
+def _record_builds(out: _Collector, unit: Unit) -> None:
+    """An ImageBuild for each image build step of a job (docker/build-push-action, ``docker
+    build``/``docker buildx build`` in ``run:``), with the job's runs per pipeline."""
+    if unit.job is None:
+        return
+    for eff in unit.steps:
+        step = eff.step
+        spec = step.spec
+        where = unit.at(step)
+        if (
+            spec is not None
+            and spec.kind in ("docker-build", "remote-builder")
+            and (step.uses is not None and step.uses.name.endswith("build-push-action"))
+        ):
+            context = step.inputs.get("context", "").strip()
+            # Without `context`, build-push-action builds the Git context: the repository root.
+            dockerfile = _dockerfile_of(context or ".", step.inputs.get("file", "").strip(), "")
+            out.index.builds.append(
+                ImageBuild(_loc(step, step.line), PLATFORM, where, dockerfile, unit.runs)
+            )
+        elif step.run is not None:
+            workdir = (
+                (None if _is_expr(step.working_directory) else normalize(step.working_directory))
+                if step.working_directory
+                else eff.workdir
+            )
+            for command in step.commands():
+                if command.program != "docker":
+                    continue
+                opts = _docker_build(command.argv)
+                if opts is None:
+                    continue
+                context = opts["context"][-1] if opts["context"] else "."
+                file = (opts.get("-f") or opts.get("--file") or [""])[-1]
+                out.index.builds.append(
+                    ImageBuild(
+                        _loc(step, command.line, _column(step.doc, command)),
+                        PLATFORM,
+                        where,
+                        _dockerfile_of(context, file, workdir),
+                        unit.runs,
+                    )
+                )
