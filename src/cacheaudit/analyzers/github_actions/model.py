@@ -539,3 +539,9 @@ def _release_reasons(unit: Unit) -> list[str]:
     if m and "||" not in condition and not condition[: m.start()].rstrip().endswith("!"):
         return ["a job condition that runs it only for tags or releases"]
     return []
+
+
+def _release_job(unit: Unit) -> bool:
+    """A job whose caches are CA110's business, not CA101's: it publishes, or it runs only for
+    releases. A release should build from a clean slate."""
+    return bool(_release_reasons(unit)) or _publishes(unit) is not None

@@ -22,6 +22,7 @@ from cacheaudit.analyzers.github_actions.fixes import (
     _checkout_first,
     _default_key_glob,
     _new_cache_step,
+    _read_files,
     _render_step,
 )
 from cacheaudit.analyzers.github_actions.model import (
@@ -40,7 +41,6 @@ from cacheaudit.analyzers.github_actions.model import (
     _unknowable,
     _workspace,
 )
-from cacheaudit.installs import install_inputs
 from cacheaudit.model import Fix, Severity
 from cacheaudit.parsing.yaml import value_line
 from cacheaudit.repo import RepoContext
@@ -315,7 +315,7 @@ def _dependency_files(ctx: RepoContext, unit: Unit, mode: str) -> list[str]:
     for install in unit.installs:
         if install.workdir is None or mode not in (install.cmd.cache_tool, install.cmd.tool):
             continue
-        files.extend(f for f in install_inputs(install.cmd, ctx, install.workdir) if ctx.exists(f))
+        files.extend(_read_files(ctx, install))
     return list(dict.fromkeys(files))
 
 
@@ -603,9 +603,7 @@ def _key_files(ctx: RepoContext, unit: Unit, cache: CacheUse) -> list[str]:
         if install.workdir is None or install.pos <= cache.pos:
             continue
         if _covers(cache, install):
-            files.extend(
-                f for f in install_inputs(install.cmd, ctx, install.workdir) if ctx.exists(f)
-            )
+            files.extend(_read_files(ctx, install))
     return _prefer_locks(list(dict.fromkeys(files)))
 
 

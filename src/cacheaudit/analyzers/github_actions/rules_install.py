@@ -32,8 +32,7 @@ from cacheaudit.analyzers.github_actions.model import (
     _fold,
     _map,
     _own,
-    _publishes,
-    _release_reasons,
+    _release_job,
 )
 from cacheaudit.model import CacheState, Fix, Location
 from cacheaudit.parsing.yaml import key_line
@@ -129,12 +128,6 @@ def _rules_install(out: _Collector, unit: Unit) -> None:
     _rule_ca104_clean(out, unit, [v for entries in groups.values() for _, v in entries])
     _rule_ca101(out, unit, groups, pip_cache, pip_users)
     _rule_ca114(out, unit)
-
-
-def _release_job(unit: Unit) -> bool:
-    """A job whose caches are CA110's business, not CA101's: it publishes, or it runs only for
-    releases. A release should build from a clean slate."""
-    return bool(_release_reasons(unit)) or _publishes(unit) is not None
 
 
 def _rule_ca101(

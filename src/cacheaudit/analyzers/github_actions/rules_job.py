@@ -10,6 +10,7 @@ from cacheaudit.analyzers.github_actions.collector import PLATFORM, _Collector, 
 from cacheaudit.analyzers.github_actions.fixes import (
     _build_push_snippet,
     _fix_ca110,
+    _layer_cache_inputs,
     _on_snippet,
     _prepend_step,
     _render_step,
@@ -26,6 +27,7 @@ from cacheaudit.analyzers.github_actions.model import (
     _map,
     _own,
     _publishing,
+    _release_job,
     _release_reasons,
     _slug,
 )
@@ -131,26 +133,25 @@ def _ca111_action(out: _Collector, unit: Unit, step: Step, buildx_seen: bool) ->
             if step.inputs.get("tags")
             else _slug(step.ident)
         )
-        snippet = _render_step(
-            unit,
-            step,
-            {
-                "cache-from": [f"type=gha,scope={scope}"],
-                "cache-to": [f"type=gha,scope={scope},mode=max"],
-            },
-        )
+        tags = _lines_of(step.inputs.get("tags", "").replace(",", "\n"))
+        snippet = _render_step(unit, step, dict(_layer_cache_inputs(unit, tags, scope)))
+        registry = _release_job(unit)
         if not buildx_seen:
             snippet = _prepend_step(unit, step, ["uses: docker/setup-buildx-action@v3"], snippet)
+        description = (
+            "Add a registry cache (`cache-from`/`cache-to` `type=registry`, after "
+            "docker/setup-buildx-action): this job publishes, and only runs that may push the "
+            "image can write a registry cache, so pull requests cannot poison it."
+            if registry
+            else "Add `cache-from`/`cache-to` with the GitHub Actions cache backend (after "
+            "docker/setup-buildx-action), one `scope` per image."
+        )
         out.add(
             RULES["CA111"].finding(
                 _loc(step, step.line),
                 message,
                 subject=unit.subject(step, "layer-cache"),
-                fix=Fix(
-                    "Add `cache-from`/`cache-to` with the GitHub Actions cache backend (after "
-                    "docker/setup-buildx-action), one `scope` per image.",
-                    snippet,
-                ),
+                fix=Fix(description, snippet),
             )
         )
         return
@@ -237,7 +238,11 @@ def _ca111_run(out: _Collector, unit: Unit, eff: EffStep) -> None:
                     message,
                     subject=unit.subject(step, f"docker-build:{command.line - step.line}"),
                     fix=Fix(
-                        "Build with docker/build-push-action and the GitHub Actions cache "
+                        "Build with docker/build-push-action and a registry cache "
+                        "(`cache-from`/`cache-to` `type=registry,ref=...`): this job publishes, "
+                        "and pull requests cannot write a registry cache."
+                        if _release_job(unit)
+                        else "Build with docker/build-push-action and the GitHub Actions cache "
                         "(`cache-from: type=gha`, `cache-to: type=gha,mode=max`), or add a "
                         "registry cache (`--cache-from`/`--cache-to type=registry,ref=...`).",
                         _build_push_snippet(unit, step, opts),
