@@ -130,9 +130,9 @@ def _evaluate(ctx: RepoContext, index: Index) -> None:
     out = _Collector(ctx, index)
     # Cache rules first: they record the caches that never serve (Unit.broken), which the
     # install rules read to give each install its true state.
+    _rule_key_pairs(out)
     for unit in index.units:
         _rules_cache_steps(out, unit)
-    _rule_key_pairs(out)
     for unit in index.units:
         _rules_install(out, unit)
         _rule_ca110(out, unit)

@@ -67,6 +67,7 @@ _EXPR_WORDS = frozenset({
 _OS_WORDS = re.compile(r"linux|ubuntu|macos|darwin|windows", re.I)
 _LOCKERS = frozenset({"uv", "poetry", "pipenv", "pdm"})
 _WRITERS = frozenset({"cp", "mv", "touch", "tee", "curl", "wget", "ln", "install"})
+_NEVER_SAVED = "no step saves an entry this restore can find: it never hits"
 
 
 def _maybe_generated(unit: Unit, pos: int, pattern: str, before_line: int = 0) -> bool:
@@ -557,7 +558,8 @@ def _rules_actions_cache(out: _Collector, unit: Unit, cache: CacheUse) -> None:
             )
         )
     # CA113: a content-addressed download cache with no fallback.
-    if kind == "content" and not restore_keys and not envs and cache.restores:
+    never_saved = unit.broken.get(cache.pos) == _NEVER_SAVED
+    if kind == "content" and not restore_keys and not envs and cache.restores and not never_saved:
         prefix = _key_prefix(key)
         message = (
             f"{unit.at(step)} has a content-addressed key but no `restore-keys`: every "
@@ -756,9 +758,7 @@ def _rule_key_pairs(out: _Collector) -> None:
                 f"step in the repository saves an entry it can find{seen}: the restore never "
                 "hits and every run downloads everything again."
             )
-            unit.broken[item.cache.pos] = (
-                "no step saves an entry this restore can find: it never hits"
-            )
+            unit.broken[item.cache.pos] = _NEVER_SAVED
             fix = Fix(
                 "Save with the key the restore computed (`key: ${{ steps.<restore id>.outputs."
                 "cache-primary-key }}`) and the same `path`, in an actions/cache/save step "

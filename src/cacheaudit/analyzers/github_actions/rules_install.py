@@ -158,7 +158,7 @@ def _rule_ca101(
         if not todo or all(_is_bootstrap(i) for i in todo):
             continue
         install = _main_install(todo)
-        others = [i for i in todo if i is not install]
+        others = [i for i in todo if i is not install and not _is_bootstrap(i)]
         later = next(v.later for i, v in entries if i is install)
         extra = ""
         if others:
