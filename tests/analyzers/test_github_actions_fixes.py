@@ -117,7 +117,7 @@ def _indent(line: str) -> int:
 
 def _blocks(snippet: str) -> list[list[str]]:
     """The snippet's steps: blocks starting at a dash line of the smallest indentation."""
-    lines = [ln for ln in snippet.split("\n")]
+    lines = snippet.split("\n")
     dashes = [i for i, ln in enumerate(lines) if ln.lstrip().startswith("- ")]
     if not dashes:
         return []
