@@ -416,9 +416,9 @@ def test_a_composite_installing_without_cache_is_reported_once_in_the_composite(
     # One install site per calling job: each job downloads on each of its runs.
     found = sites(report, ".github/actions/deps/action.yml")
     assert [s.cache_state for s in found] == [CacheState.MISSING, CacheState.MISSING]
-    assert sorted(s.context.split("(called from ")[1] for s in found) == [
-        "workflow ci.yml / job a)",
-        "workflow other.yml / job b)",
+    assert sorted(s.runs_note for s in found) == [
+        "called from workflow ci.yml / job a",
+        "called from workflow other.yml / job b",
     ]
 
 
@@ -441,10 +441,10 @@ def test_a_composite_is_covered_by_the_callers_cache_and_judged_per_calling_job(
     report = audit(make_repo, files)
     assert "workflow other.yml / job b" in only(report, "CA101").message
     states = {
-        s.context.rsplit("/ job ", 1)[1]: s.cache_state
+        s.runs_note.rsplit("/ job ", 1)[1]: s.cache_state
         for s in sites(report, ".github/actions/deps/action.yml")
     }
-    assert states == {"a)": CacheState.EFFECTIVE, "b)": CacheState.MISSING}
+    assert states == {"a": CacheState.EFFECTIVE, "b": CacheState.MISSING}
 
 
 def test_an_uncalled_composite_is_not_judged_without_its_callers(make_repo: MakeRepo):

@@ -46,12 +46,16 @@ def _loc(step_or_doc: Step | Doc, line: int, column: int | None = None) -> Locat
 
 def _site(ctx: RepoContext, unit: Unit, install: Install, verdict: Verdict) -> InstallSite:
     own = _own(unit, install.step)
+    # A composite's install has one site per calling job, all with the same context (so the
+    # cross-file rules report it once); the caller is named in the runs note.
     context = (
         f"{unit.where} / {install.step.label}"
         if own
         else f"action {install.path} / {install.step.label}"
-        + ("" if unit.job is None else f" (called from {unit.where})")
     )
+    runs_note = unit.job.runs_note if unit.job is not None else ""
+    if not own and unit.job is not None:
+        runs_note = f"called from {unit.where}" + (f", {runs_note}" if runs_note else "")
     if install.script:
         context += f" / {install.script}"
     # Files are named relative to the root only when this repository is checked out there.
@@ -72,7 +76,7 @@ def _site(ctx: RepoContext, unit: Unit, install: Install, verdict: Verdict) -> I
         cache=state,
         cache_reason=verdict.reason,
         runs_per_pipeline=unit.runs,
-        runs_note=unit.job.runs_note if unit.job is not None else "",
+        runs_note=runs_note,
     )
 
 
