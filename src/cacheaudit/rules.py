@@ -231,6 +231,17 @@ that tool's download cache: no `setup-python` `cache:` (pip, pipenv, poetry), no
 `actions/cache/restore` whose `path` covers the tool's cache directory. setup-uv caches by default
 on GitHub-hosted runners since v5 (`enable-cache: auto`; it was off in v3 and v4), and setup-node
 v5+ caches npm automatically when `package.json` names npm in `packageManager`.
+
+Only actions known to cache count as a cache (cacheaudit's table: setup-python, setup-node,
+setup-uv, setup-pdm, pre-commit/action, actions/cache and its drop-ins, their buildjet forks...);
+an action it does not know covers nothing, however it is named. A runner composed from the matrix
+(`${{ matrix.os }}-latest`, `${{ matrix.config.os }}`) is GitHub-hosted when every matrix value
+is. An install whose coverage cannot be told (a cache `path` from an expression) is left out, and
+does not silence the definitely uncached installs of the job. One finding per job and tool, at
+the install of the dependency set (`-r requirements.txt`, `uv sync`, `npm ci`, `pip install -e
+.[test]`, a `tox`/`nox` run), not at a bootstrap before it (`pip install -U pip build`, `pip
+install tox`, `npm i -g pnpm`); a job that only bootstraps tools is not reported. Jobs that
+publish or run only for releases are CA110's business instead.
 """,
         why_bad="""
 Hosted runners start from a clean image, so every run downloads every package again from the
@@ -390,7 +401,9 @@ cache, remove `cache:` (on setup-node v5+ also set `package-manager-cache: false
 Flags a job that caches pip's download cache (setup-python `cache: pip` or `actions/cache` on
 `~/.cache/pip`) while its installs pass `--no-cache-dir` (or its prefix `--no-cache`), set
 `PIP_NO_CACHE_DIR` to any valid boolean (even `false` or `0` disables the cache), or install with
-`uv pip` instead, which never writes to pip's cache.
+`uv pip` instead, which never writes to pip's cache. Also flags a command that empties the cache
+after the job restored it (`npm cache clean --force`, `pip cache purge`, `uv cache clean`, `yarn
+cache clean`; `uv cache prune --ci` keeps what is used and is fine).
 """,
         why_bad="""
 pip neither reads nor writes its cache, so the cache step restores nothing useful and saves an
@@ -435,7 +448,11 @@ uv, cache uv's directory instead (`astral-sh/setup-uv` with `enable-cache: true`
         what_it_does="""
 Flags an `actions/cache` (or `actions/cache/restore`) `key` that contains no `hashFiles(...)` of a
 lock, requirements or manifest file: a constant key such as `pip-cache`, or one built on
-`github.sha`, `github.run_id` or a date.
+`github.sha`, `github.run_id` or a date. Also flags `actions/cache/restore` and
+`actions/cache/save` steps whose keys can never meet, across the repository's workflows: a
+restore whose key and `restore-keys` prefixes match no key any step saves with the same `path`
+(it never hits), and a save that no step restores (the entry is never used). Reusing the
+restore's `steps.<id>.outputs.cache-primary-key` as the save key is the idiom that cannot drift.
 """,
         why_bad="""
 Cache entries are immutable: a key that never changes is saved once and never refreshed, so the
@@ -668,10 +685,23 @@ pinning by SHA, pin a fixed release and name it in a trailing comment.
         Severity.WARNING,
         "A release or privileged workflow restores a cache that less-trusted runs can write.",
         what_it_does="""
-Flags cache restores (setup-action caches, `actions/cache`, setup-uv's cache) in workflows
-triggered by `release`, tag pushes, `pull_request_target` or `workflow_run`, and in jobs that
-publish (`pypa/gh-action-pypi-publish`, `docker push`, release uploads). zizmor's
-`cache-poisoning` audit is the reference behaviour.
+Flags cache restores (setup-action caches, `actions/cache`, setup-uv's cache, a `type=gha` layer
+cache) in every job of a workflow that runs *only* on release-like events (`release`, tag
+pushes, pushes to release branches, `pull_request_target`, `workflow_run`, with at most
+`workflow_dispatch` besides), in jobs whose `if:` runs them only for tags or releases, and in jobs
+that publish (`pypa/gh-action-pypi-publish`, `twine upload`, `docker push`,
+docker/build-push-action with `push: true`, release uploads, `npm publish`...). zizmor's
+`cache-poisoning` audit is the reference behaviour, with one deliberate difference: a workflow
+that also runs on `pull_request`, `schedule` or pushes to ordinary branches is a CI workflow, so
+only its publishing jobs are flagged, and its test jobs get CA101 like any other.
+
+A job of a workflow that only runs by hand (`workflow_dispatch`) and publishes through a script
+of its own is a release job when a step or the job is named so: the words release, publish,
+deploy or upload, but not a name about artifacts, coverage, reports, notes, drafts, notifications
+or preparing a release.
+
+A `# zizmor: ignore[cache-poisoning]` comment anywhere in the step (or on its own line just above
+it) is a reviewed decision: the finding is reported as suppressed, with the comment as reason.
 """,
         why_bad="""
 Caches are shared by every workflow on a branch, and tag and release runs restore caches written
@@ -739,6 +769,11 @@ Flags `docker/build-push-action` without `cache-from`/`cache-to`, and `docker bu
 `--cache-from` counts as missing unless it was pushed with cache metadata (`--cache-to
 type=inline` or `BUILDKIT_INLINE_CACHE=1`) or is a registry cache export. Remote builders that keep
 their own cache (Depot, Docker Build Cloud) are not flagged.
+
+The fix depends on the job: a job that publishes the image (or runs only for releases) is told to
+use a registry cache (`type=registry,ref=<image>:buildcache`), which only runs allowed to push the
+image can write, so following it cannot create a cache-poisoning finding (CA110); other jobs get
+the GitHub Actions cache (`type=gha`), one `scope` per image.
 """,
         why_bad="""
 The runner's Docker engine starts empty, so every run rebuilds every layer, including the

@@ -7,6 +7,11 @@ Inline forms, in any file that has ``#`` comments (YAML, Dockerfile, requirement
   of its own just above it;
 - ``# cacheaudit: ignore`` (no list) for every rule there;
 - ``# cacheaudit: ignore-file[CA301]`` or ``# cacheaudit: ignore-file`` anywhere in the file.
+
+Other tools' reviewed decisions count too, in YAML files: zizmor's ``# zizmor:
+ignore[cache-poisoning]`` suppresses CA110 (the same audit) on any line of the workflow step it
+sits in, as zizmor accepts it anywhere in the step, or on the step just below an own-line
+comment. Such findings are suppressed with the comment itself as the reason.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cacheaudit.errors import UsageError
@@ -23,7 +28,11 @@ from cacheaudit.paths import glob_match
 from cacheaudit.rules import RULES, match_rules
 
 _DIRECTIVE = re.compile(r"#\s*cacheaudit:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?", re.I)
+_ZIZMOR = re.compile(r"#\s*zizmor:\s*ignore\[([^\]]*)\][^\n]*", re.I)
 ALL = frozenset(RULES)
+
+ZIZMOR_AUDITS: dict[str, frozenset[str]] = {"cache-poisoning": frozenset({"CA110"})}
+"""zizmor audits whose ignore comments cover a cacheaudit rule (the same check)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,9 @@ class FileDirectives:
     """1-based line → rule ids suppressed on that line (a comment-only line also covers the
     line below it: see ``parse_directives``)."""
     file_wide: frozenset[str]
+    external: dict[int, tuple[frozenset[str], str]] = field(default_factory=dict)
+    """1-based line → (rule ids, the comment) for other tools' ignore comments (zizmor), spread
+    over the lines the tool accepts them on."""
 
 
 def _rule_ids(listing: str | None) -> frozenset[str]:
@@ -52,8 +64,9 @@ def _rule_ids(listing: str | None) -> frozenset[str]:
 def parse_directives(text: str) -> FileDirectives:
     by_line: dict[int, frozenset[str]] = {}
     file_wide: set[str] = set()
+    external = _zizmor_directives(text) if "zizmor" in text else {}
     if "cacheaudit" not in text:  # fast path: almost every file
-        return FileDirectives({}, frozenset())
+        return FileDirectives({}, frozenset(), external)
     for number, line in enumerate(text.splitlines(), start=1):
         if "cacheaudit" not in line:
             continue
@@ -65,7 +78,66 @@ def parse_directives(text: str) -> FileDirectives:
                 by_line[number] = by_line.get(number, frozenset()) | ids
                 if line.lstrip().startswith("#"):  # a comment line of its own: the next line
                     by_line[number + 1] = by_line.get(number + 1, frozenset()) | ids
-    return FileDirectives(by_line, frozenset(file_wide))
+    return FileDirectives(by_line, frozenset(file_wide), external)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _item_span(lines: list[str], index: int) -> range:
+    """0-based lines of the YAML sequence item (a workflow step) that holds line ``index``, or
+    that starts right below it when ``index`` is a comment line of its own; just ``index`` when
+    it is in no sequence item."""
+    line = lines[index]
+    start = None
+    if line.lstrip().startswith("#"):
+        below = next((k for k in range(index + 1, len(lines)) if lines[k].strip()), None)
+        if below is not None and lines[below].lstrip().startswith("- "):
+            start = below
+        level = _indent(line) + 1
+    else:
+        level = _indent(line) + (1 if line.lstrip().startswith("-") else 0)
+    k = index
+    while start is None and k >= 0:
+        text = lines[k]
+        stripped = text.lstrip()
+        if stripped and not stripped.startswith("#") and _indent(text) < level:
+            if stripped.startswith("-"):
+                start = k
+            level = _indent(text)
+        k -= 1
+    if start is None:
+        return range(index, index + 1)
+    dash = _indent(lines[start])
+    end = start
+    for k in range(start + 1, len(lines)):
+        stripped = lines[k].strip()
+        if not stripped:
+            continue
+        if _indent(lines[k]) <= dash:
+            break
+        end = k
+    return range(min(start, index), max(end, index) + 1)
+
+
+def _zizmor_directives(text: str) -> dict[int, tuple[frozenset[str], str]]:
+    """zizmor ignore comments, mapped to the rules they cover and spread over their step."""
+    found: dict[int, tuple[frozenset[str], str]] = {}
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if "zizmor" not in line:
+            continue
+        for match in _ZIZMOR.finditer(line):
+            audits = [a.strip().lower() for a in match.group(1).split(",")]
+            ids = frozenset(r for a in audits for r in ZIZMOR_AUDITS.get(a, ()))
+            if not ids:
+                continue
+            reason = " ".join(match.group(0).lstrip("#").split())
+            for k in _item_span(lines, index):
+                old_ids, old_reason = found.get(k + 1, (frozenset(), reason))
+                found[k + 1] = (old_ids | ids, old_reason)
+    return found
 
 
 def load_baseline(path: Path) -> frozenset[str]:
@@ -125,6 +197,9 @@ def _reason(
         return "inline"
     if rule in directives.file_wide:
         return "file"
+    external = directives.external.get(line)
+    if external is not None and rule in external[0]:
+        return external[1]
     if rule in ignore:
         return "config"
     if any(rule in ids and glob_match(p, finding.location.path) for p, ids in per_path_ignores):

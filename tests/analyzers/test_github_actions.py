@@ -17,7 +17,7 @@ from tests.conftest import of_rule, run_audit
 from cacheaudit.analyzers import github_actions as gha
 from cacheaudit.analyzers.github_actions import actions as facts
 from cacheaudit.discovery import FileKind, SourceFile
-from cacheaudit.model import Finding, InstallSite, Report, Severity
+from cacheaudit.model import CacheState, Finding, InstallSite, Report, Severity
 from cacheaudit.repo import RepoContext
 
 MakeRepo = Callable[[dict[str, str]], Path]
@@ -413,11 +413,16 @@ def test_a_composite_installing_without_cache_is_reported_once_in_the_composite(
     assert finding.location.path == ".github/actions/deps/action.yml"
     assert finding.location.line == 6
     assert "workflow ci.yml / job a, workflow other.yml / job b" in finding.message
-    [site] = sites(report, ".github/actions/deps/action.yml")
-    assert site.cached is False
+    # One install site per calling job: each job downloads on each of its runs.
+    found = sites(report, ".github/actions/deps/action.yml")
+    assert [s.cache_state for s in found] == [CacheState.MISSING, CacheState.MISSING]
+    assert sorted(s.runs_note for s in found) == [
+        "called from workflow ci.yml / job a",
+        "called from workflow other.yml / job b",
+    ]
 
 
-def test_a_composite_is_covered_by_the_callers_cache_and_mixed_callers_are_unknown(
+def test_a_composite_is_covered_by_the_callers_cache_and_judged_per_calling_job(
     make_repo: MakeRepo,
 ):
     setup = (
@@ -435,7 +440,11 @@ def test_a_composite_is_covered_by_the_callers_cache_and_mixed_callers_are_unkno
     files[".github/workflows/other.yml"] = caller("b")
     report = audit(make_repo, files)
     assert "workflow other.yml / job b" in only(report, "CA101").message
-    assert sites(report, ".github/actions/deps/action.yml")[0].cached is None
+    states = {
+        s.runs_note.rsplit("/ job ", 1)[1]: s.cache_state
+        for s in sites(report, ".github/actions/deps/action.yml")
+    }
+    assert states == {"a": CacheState.EFFECTIVE, "b": CacheState.MISSING}
 
 
 def test_an_uncalled_composite_is_not_judged_without_its_callers(make_repo: MakeRepo):
@@ -831,7 +840,7 @@ def test_reusable_workflow_inherits_the_callers_release_trigger(make_repo: MakeR
     files[".github/workflows/release.yml"] = release
     finding = only(audit(make_repo, files), "CA110")
     assert finding.location.path == ".github/workflows/build.yml"
-    assert "runs from a workflow triggered by `release`" in finding.message
+    assert "runs from a workflow triggered only by `release`" in finding.message
     assert finding.security
 
 
@@ -973,16 +982,15 @@ def test_analyze_is_a_pure_function_of_context_and_file(tmp_path: Path):
 @pytest.mark.parametrize(
     ("uses", "fires"),
     [
-        ("acme/ci-actions/setup-python-env@v2", False),  # may well cache: not judged
-        ("buildjet/setup-python@v5\n        with:\n          cache: pip", False),
+        # Only actions known to cache count as cover, however an unknown one is named.
+        ("acme/ci-actions/setup-python-env@v2", True),
+        ("buildjet/setup-python@v5\n        with:\n          cache: pip", False),  # a known fork
         ("pnpm/action-setup@v4", True),  # known to cache nothing
         ("docker/login-action@v3", True),
         ("acme/notify-slack@v1", True),
     ],
 )
-def test_unknown_actions_that_may_cache_make_later_installs_unknown(
-    make_repo: MakeRepo, uses: str, fires: bool
-):
+def test_only_actions_known_to_cache_count_as_cover(make_repo: MakeRepo, uses: str, fires: bool):
     text = TEST_JOB.replace(
         "      - name: Install dependencies",
         f"      - uses: {uses}\n      - name: Install dependencies",
@@ -1039,3 +1047,173 @@ def test_cache_dirs_written_to_github_env_apply_to_later_steps(
     report = audit(make_repo, {WF: text, "requirements.txt": PINNED})
     assert not of_rule(report, "CA101")
     assert sites(report)[0].cached is cached
+
+
+# --- install map: cache state, runs per pipeline, image builds ------------------------------------
+
+
+def test_runs_per_pipeline_follow_the_matrix_include_and_exclude(make_repo: MakeRepo):
+    text = wf(
+        """
+        on: [push]
+        jobs:
+          test:
+            runs-on: ${{ matrix.os }}
+            strategy:
+              matrix:
+                os: [ubuntu-latest, windows-latest]
+                python: ["3.11", "3.12", "3.13"]
+                include:
+                  - os: ubuntu-latest
+                    python: "3.12"
+                    coverage: true   # extends a combination: no new run
+                  - os: macos-latest
+                    python: "3.13"   # a combination of its own: one more run
+                exclude:
+                  - os: windows-latest
+                    python: "3.11"
+            steps:
+              - uses: actions/checkout@v4
+              - run: pip install -r requirements.txt
+          dynamic:
+            runs-on: ubuntu-latest
+            strategy:
+              matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}
+            steps:
+              - run: pip install -r requirements.txt
+        """
+    )
+    report = audit(make_repo, {WF: text, "requirements.txt": PINNED})
+    test, dynamic = sites(report)
+    assert (test.runs_per_pipeline, test.runs_note) == (6, "matrix 2×3 + 1 included − 1 excluded")
+    assert dynamic.runs_per_pipeline == 1 and "expression" in dynamic.runs_note
+
+
+def test_every_install_site_gets_its_true_cache_state(make_repo: MakeRepo):
+    text = wf(
+        """
+        on: [push]
+        jobs:
+          cached:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              - uses: actions/setup-python@v5
+                with:
+                  python-version: "3.12"
+                  cache: pip
+              - run: pip install --no-cache-dir -r requirements.txt
+          static:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              - uses: actions/cache@v4
+                with:
+                  path: ~/.cache/pip
+                  key: pip-v1
+              - run: pip install -r requirements.txt
+          gpu:
+            runs-on: [self-hosted, gpu]
+            steps:
+              - run: pip install -r requirements.txt
+          bare:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              - run: pip install -r requirements.txt
+        """
+    )
+    report = audit(make_repo, {WF: text, "requirements.txt": PINNED})
+    states = {s.context.split(" / ")[1]: (s.cache_state, s.cache_reason) for s in sites(report)}
+    assert states["job cached"][0] is CacheState.BROKEN
+    assert "--no-cache-dir" in states["job cached"][1]
+    assert states["job static"] == (
+        CacheState.BROKEN,
+        "its key `pip-v1` never changes: saved once, never refreshed",
+    )
+    assert states["job gpu"][0] is CacheState.UNKNOWN and "self-hosted" in states["job gpu"][1]
+    assert states["job bare"] == (CacheState.MISSING, "")
+
+
+def test_image_builds_are_recorded_with_their_dockerfile_and_runs(make_repo: MakeRepo):
+    text = wf(
+        """
+        on: [push]
+        jobs:
+          image:
+            runs-on: ubuntu-latest
+            strategy:
+              matrix:
+                variant: [slim, full]
+            steps:
+              - uses: actions/checkout@v4
+              - uses: docker/build-push-action@v6
+                with:
+                  context: services/api
+              - uses: docker/build-push-action@v6
+                with:
+                  context: .
+                  file: docker/worker.Dockerfile
+              - run: docker buildx build -f docker/cli.Dockerfile -t cli .
+                working-directory: tools
+        """
+    )
+    report = audit(make_repo, {WF: text})
+    assert [(b.dockerfile, b.runs_per_pipeline) for b in report.builds] == [
+        ("services/api/Dockerfile", 2),
+        ("docker/worker.Dockerfile", 2),
+        ("tools/docker/cli.Dockerfile", 2),
+    ]
+
+
+def test_zizmor_ignore_suppresses_ca110_with_the_comment_as_reason(make_repo: MakeRepo):
+    text = wf(
+        """
+        on:
+          push:
+            tags: ["v*"]
+        jobs:
+          dist:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              # zizmor: ignore[cache-poisoning] -- test deps only
+              - uses: actions/setup-python@v5
+                with:
+                  python-version: "3.12"
+                  cache: pip
+              - uses: actions/setup-node@v4
+                with:
+                  node-version: 20
+                  cache: npm  # zizmor: ignore[artipacked]
+        """
+    )
+    report = audit(make_repo, {WF: text, "requirements.txt": PINNED, "package-lock.json": "{}"})
+    [suppressed] = report.suppressed
+    assert suppressed.finding.rule_id == "CA110"
+    assert suppressed.reason == "zizmor: ignore[cache-poisoning] -- test deps only"
+    # Another audit's ignore comment does not cover CA110.
+    assert only(report, "CA110").location.line == line_of(text, "cache: npm")
+
+
+@pytest.mark.parametrize(
+    ("on", "release_only"),
+    [
+        ("  push:\n    tags: ['v*']\n", True),
+        ("  release:\n  workflow_dispatch:\n", True),
+        ("  push:\n    branches: [release/*]\n", True),
+        ("  push:\n    branches: [main]\n    tags: ['v*']\n", False),
+        ("  push:\n    tags: ['v*']\n  pull_request:\n", False),
+        ("  release:\n  schedule:\n    - cron: '0 0 * * *'\n", False),
+    ],
+)
+def test_only_workflows_that_run_on_release_events_alone_are_release_workflows(
+    make_repo: MakeRepo, on: str, release_only: bool
+):
+    text = (
+        "on:\n" + on + "jobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n"
+        "        with:\n          cache: pip\n      - run: pip install -r requirements.txt\n"
+    )
+    report = audit(make_repo, {WF: text, "requirements.txt": PINNED})
+    assert bool(of_rule(report, "CA110")) is release_only

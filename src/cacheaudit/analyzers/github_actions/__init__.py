@@ -35,7 +35,7 @@ import dataclasses
 import posixpath
 import re
 
-from cacheaudit.analyzers.github_actions.caches import _cache_of, _unknown_cache
+from cacheaudit.analyzers.github_actions.caches import _cache_of
 from cacheaudit.analyzers.github_actions.caches import _hashfiles_args as _hashfiles_args
 from cacheaudit.analyzers.github_actions.collector import _Collector
 from cacheaudit.analyzers.github_actions.installs import _run_installs
@@ -48,9 +48,14 @@ from cacheaudit.analyzers.github_actions.parse import (
     _jobs_cached,
 )
 from cacheaudit.analyzers.github_actions.rules_cache import _key_kind as _key_kind
-from cacheaudit.analyzers.github_actions.rules_cache import _rules_cache_steps
+from cacheaudit.analyzers.github_actions.rules_cache import _rule_key_pairs, _rules_cache_steps
 from cacheaudit.analyzers.github_actions.rules_install import _composite_ca101, _rules_install
-from cacheaudit.analyzers.github_actions.rules_job import _rule_ca110, _rule_ca111, _rule_ca112
+from cacheaudit.analyzers.github_actions.rules_job import (
+    _record_builds,
+    _rule_ca110,
+    _rule_ca111,
+    _rule_ca112,
+)
 from cacheaudit.discovery import FileKind, SourceFile
 from cacheaudit.model import Analysis
 from cacheaudit.repo import RepoContext
@@ -82,7 +87,7 @@ def _with_github_env(steps: list[EffStep]) -> list[EffStep]:
 def _build_unit(ctx: RepoContext, unit: Unit) -> Unit:
     unit.steps = _with_github_env(unit.steps)
     for pos in range(len(unit.steps)):
-        cache = _cache_of(ctx, unit, pos) or _unknown_cache(unit, pos)
+        cache = _cache_of(ctx, unit, pos)
         if cache is not None:
             unit.caches.append(cache)
         unit.installs.extend(_run_installs(ctx, unit.steps[pos], pos))
@@ -123,11 +128,16 @@ def _build_index(ctx: RepoContext) -> Index:
 
 def _evaluate(ctx: RepoContext, index: Index) -> None:
     out = _Collector(ctx, index)
+    # Cache rules first: they record the caches that never serve (Unit.broken), which the
+    # install rules read to give each install its true state.
+    _rule_key_pairs(out)
+    for unit in index.units:
+        _rules_cache_steps(out, unit)
     for unit in index.units:
         _rules_install(out, unit)
-        _rules_cache_steps(out, unit)
         _rule_ca110(out, unit)
         _rule_ca111(out, unit)
+        _record_builds(out, unit)
     _rule_ca112(out)
     _composite_ca101(out)
 
@@ -146,4 +156,5 @@ def analyze(ctx: RepoContext, file: SourceFile) -> Analysis:
     index = _index(ctx)
     findings = [f for f in index.findings if f.location.path == file.path]
     installs = [i for i in index.installs if i.location.path == file.path]
-    return Analysis(findings=findings, installs=installs)
+    builds = [b for b in index.builds if b.location.path == file.path]
+    return Analysis(findings=findings, installs=installs, builds=builds)

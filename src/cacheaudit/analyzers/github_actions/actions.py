@@ -101,6 +101,9 @@ class ActionSpec:
     """Caching is on by default from this major version (None: off unless asked)."""
     opt_out_input: str | None = None
     """An input that turns caching off when true (``lookup-only``, ``no-cache``)."""
+    covers: tuple[str, ...] = ()
+    """The download caches it restores when caching is on, by tool (``pip``, ``uv``...); for
+    setup-python/setup-node the ``cache:`` value decides, for actions/cache its ``path``."""
 
 
 _CACHE_FLOOR = VersionFloor(3, ((3, (3, 4, 0)), (4, (4, 2, 0))), 5, False, "actions/cache@v4")
@@ -115,19 +118,31 @@ KNOWN_ACTIONS: dict[str, ActionSpec] = {
         "setup-python",
         VersionFloor(4, ((4, (4, 9, 0)), (5, (5, 4, 0))), 6, True, "actions/setup-python@v5"),
         cache_input="cache",
+        covers=("pip", "pipenv", "poetry"),
     ),
     "actions/setup-node": ActionSpec(
         "setup-node",
         VersionFloor(3, ((3, (3, 9, 0)), (4, (4, 2, 0))), 5, True, "actions/setup-node@v4"),
         cache_input="cache",
+        covers=("npm", "yarn", "pnpm"),
     ),
+    # Forks of setup-python/setup-node/cache that take the same inputs (their own cache backend).
+    "buildjet/setup-python": ActionSpec(
+        "setup-python", cache_input="cache", covers=("pip", "pipenv", "poetry")
+    ),
+    "buildjet/setup-node": ActionSpec(
+        "setup-node", cache_input="cache", covers=("npm", "yarn", "pnpm")
+    ),
+    "buildjet/cache": ActionSpec("cache", opt_out_input="lookup-only"),
     "astral-sh/setup-uv": ActionSpec(
-        "setup-uv", cache_input="enable-cache", cache_default_on_from=5
+        "setup-uv", cache_input="enable-cache", cache_default_on_from=5, covers=("uv",)
     ),
-    "hynek/setup-cached-uv": ActionSpec("setup-uv", cache_default_on_from=1),
-    "pdm-project/setup-pdm": ActionSpec("setup-pdm", cache_input="cache"),
-    "pre-commit/action": ActionSpec("pre-commit", cache_default_on_from=1),
-    "mamba-org/setup-micromamba": ActionSpec("micromamba", cache_input="cache-downloads"),
+    "hynek/setup-cached-uv": ActionSpec("setup-uv", cache_default_on_from=1, covers=("uv",)),
+    "pdm-project/setup-pdm": ActionSpec("setup-pdm", cache_input="cache", covers=("pdm",)),
+    "pre-commit/action": ActionSpec("pre-commit", cache_default_on_from=1, covers=("pre-commit",)),
+    "mamba-org/setup-micromamba": ActionSpec(
+        "micromamba", cache_input="cache-downloads", covers=("conda",)
+    ),
     "actions/checkout": ActionSpec("checkout"),
     "actions/download-artifact": ActionSpec("download-artifact"),
     "docker/build-push-action": ActionSpec("docker-build"),
@@ -137,7 +152,9 @@ KNOWN_ACTIONS: dict[str, ActionSpec] = {
     "useblacksmith/build-push-action": ActionSpec("remote-builder"),
     "useblacksmith/setup-docker-builder": ActionSpec("remote-builder"),
     "namespacelabs/nscloud-setup-buildx-action": ActionSpec("remote-builder"),
-    "awalsh128/cache-apt-pkgs-action": ActionSpec("apt-cache", cache_default_on_from=0),
+    "awalsh128/cache-apt-pkgs-action": ActionSpec(
+        "apt-cache", cache_default_on_from=0, covers=("apt",)
+    ),
     # Caches of other ecosystems: they matter to cache poisoning (CA110) and PR-only caches.
     "actions/setup-go": ActionSpec("other-cache", cache_input="cache", cache_default_on_from=4),
     "actions/setup-java": ActionSpec("other-cache", cache_input="cache"),
@@ -157,7 +174,8 @@ KNOWN_ACTIONS: dict[str, ActionSpec] = {
     ),
     "jdx/mise-action": ActionSpec("other-cache", cache_input="cache", cache_default_on_from=0),
 }
-"""Keyed by lower-case ``owner/repo[/path]``."""
+"""Keyed by lower-case ``owner/repo[/path]``. The only actions that count as a cache for an
+install: an action not listed here covers nothing, however it is named (RULES CA101)."""
 
 PUBLISHER_ACTIONS: frozenset[str] = frozenset({
     "pypa/gh-action-pypi-publish", "softprops/action-gh-release", "ncipollo/release-action",
@@ -299,26 +317,121 @@ RUNNER_HOMES: tuple[str, ...] = (
 )  # fmt: skip
 """Ways a cache path spells the runner user's home (``/github/home`` in container jobs)."""
 
-# --- actions cacheaudit does not know ----------------------------------------------------------
+# --- action inputs, by major version ------------------------------------------------------------
 
-NON_CACHING_OWNERS = frozenset({
-    "actions", "docker", "github", "aws-actions", "google-github-actions", "azure", "hashicorp",
-    "codecov", "peter-evans", "softprops", "pypa", "ncipollo", "crazy-max", "dtolnay",
-    "actions-rs", "slackapi", "stefanzweifel", "dorny", "tj-actions", "step-security",
+ACTION_INPUTS: dict[str, tuple[tuple[int, frozenset[str]], ...]] = {
+    "actions/setup-python": (
+        (1, frozenset({"python-version", "architecture", "token"})),
+        (3, frozenset({"cache", "cache-dependency-path", "check-latest", "python-version-file"})),
+        (4, frozenset({"update-environment", "allow-prereleases"})),
+        (5, frozenset({"freethreaded"})),
+        (6, frozenset({"pip-version", "pip-install"})),
+    ),
+    "actions/setup-node": (
+        (1, frozenset({"node-version", "registry-url", "scope", "always-auth", "token"})),
+        (2, frozenset({"architecture", "check-latest", "cache", "cache-dependency-path"})),
+        (3, frozenset({"node-version-file"})),
+        (4, frozenset({"mirror", "mirror-token"})),
+        (5, frozenset({"package-manager-cache"})),
+    ),
+    "astral-sh/setup-uv": (
+        (1, frozenset({"version", "checksum", "github-token", "enable-cache",
+                       "cache-dependency-glob", "cache-suffix", "cache-local-path"})),
+        (3, frozenset({"python-version", "working-directory", "prune-cache",
+                       "ignore-nothing-to-cache", "tool-dir", "tool-bin-dir"})),
+        (5, frozenset({"ignore-empty-workdir", "version-file", "server-url"})),
+        (6, frozenset({"activate-environment", "cache-python", "restore-cache", "save-cache",
+                       "manifest-file", "add-problem-matchers", "resolution-strategy",
+                       "venv-path"})),
+    ),
+    "actions/cache": (
+        (1, frozenset({"path", "key", "restore-keys"})),
+        (3, frozenset({"upload-chunk-size", "enableCrossOsArchive", "fail-on-cache-miss",
+                       "lookup-only"})),
+        (4, frozenset({"save-always"})),
+    ),
+    "actions/cache/restore": (
+        (3, frozenset({"path", "key", "restore-keys", "enableCrossOsArchive",
+                       "fail-on-cache-miss", "lookup-only"})),
+    ),
+    "actions/cache/save": (
+        (3, frozenset({"path", "key", "upload-chunk-size", "enableCrossOsArchive"})),
+    ),
+    "actions/setup-java": (
+        (1, frozenset({"java-version", "java-package", "architecture", "jdkFile", "server-id",
+                       "server-username", "server-password", "settings-path", "gpg-private-key",
+                       "gpg-passphrase"})),
+        (2, frozenset({"distribution", "check-latest", "overwrite-settings", "cache",
+                       "job-status", "token"})),
+        (3, frozenset({"java-version-file", "mvn-toolchain-id", "mvn-toolchain-vendor"})),
+        (4, frozenset({"cache-dependency-path"})),
+    ),
+    "pdm-project/setup-pdm": (
+        (3, frozenset({"python-version", "architecture", "version", "prerelease",
+                       "enable-pep582", "allow-python-prereleases", "update-python", "cache",
+                       "cache-dependency-path"})),
+    ),
+    "docker/build-push-action": (
+        (2, frozenset({"add-hosts", "allow", "build-args", "builder", "cache-from", "cache-to",
+                       "cgroup-parent", "context", "file", "labels", "load", "network",
+                       "no-cache", "outputs", "platforms", "pull", "push", "secrets",
+                       "secret-files", "shm-size", "ssh", "tags", "target", "ulimit",
+                       "github-token"})),
+        (4, frozenset({"attests", "build-contexts", "no-cache-filters", "provenance", "sbom"})),
+        (5, frozenset({"annotations", "secret-envs"})),
+        (6, frozenset({"call"})),
+    ),
+    "docker/setup-buildx-action": (
+        (1, frozenset({"version", "driver", "driver-opts", "buildkitd-flags", "install", "use",
+                       "endpoint", "config", "config-inline"})),
+        (2, frozenset({"platforms", "append", "cleanup", "name", "buildkitd-config",
+                       "buildkitd-config-inline", "keep-state", "cache-binary"})),
+    ),
+}  # fmt: skip
+"""Inputs each action takes, by the major version that introduced them (from the actions'
+``action.yml``): every fix that writes a ``with:`` input writes only inputs listed here for the
+action and major version it edits."""
+
+
+def action_inputs(action: str, major: int | None) -> frozenset[str] | None:
+    """The inputs ``action`` takes at ``major`` (every major when None); None when the action
+    is not in the table."""
+    table = ACTION_INPUTS.get(action.lower())
+    if table is None:
+        return None
+    return frozenset().union(
+        *(inputs for since, inputs in table if major is None or since <= major)
+    )
+
+
+DEPENDENCY_PATH_INPUT: dict[str, str] = {
+    "actions/setup-python": "cache-dependency-path",
+    "actions/setup-node": "cache-dependency-path",
+    "actions/setup-java": "cache-dependency-path",
+    "pdm-project/setup-pdm": "cache-dependency-path",
+    "astral-sh/setup-uv": "cache-dependency-glob",
+}
+"""The input that names the files a setup action's cache key hashes (setup-uv's differs)."""
+
+# --- installs that are not the dependency set ---------------------------------------------------
+
+BOOTSTRAP_PACKAGES = frozenset({
+    "pip", "setuptools", "wheel", "build", "twine", "uv", "poetry", "pipenv", "pdm", "hatch",
+    "tox", "nox", "virtualenv", "pipx", "pre-commit", "cibuildwheel", "tox-uv", "tox-gh-actions",
+    "tox-gh", "nox-uv", "nox-poetry", "poetry-plugin-export", "poetry-dynamic-versioning",
+    "hatch-vcs", "setuptools-scm", "setuptools_scm", "flit", "maturin", "npm", "yarn", "pnpm",
+    "corepack",
 })  # fmt: skip
-"""Owners whose actions (those not listed in KNOWN_ACTIONS) restore no dependency cache."""
+"""Installers and build tools: installing one of them (``pip install -U pip build``, ``npm i
+-g pnpm``) bootstraps the install that follows; CA101 points at that install, and a job that
+only bootstraps is not told to cache."""
 
-NON_CACHING_ACTIONS = frozenset({
-    "pnpm/action-setup", "snok/install-poetry", "abatilo/actions-poetry",
-    "conda-incubator/setup-miniconda", "astral-sh/ruff-action", "py-actions/flake8",
-    "extractions/setup-just", "arduino/setup-task",
-})  # fmt: skip
-"""Setup actions that install a tool but cache nothing (caching is the job's business)."""
-
-MAY_CACHE_NAME = re.compile(
-    r"setup|install|cache|deps|depend|venv|python|node|pip|poetry|\buv\b|yarn|pnpm|npm|conda|"
-    r"mamba|pixi|bootstrap|prepare|environment|toolchain",
-    re.I,
-)
-"""An unknown action named like this may set up and cache dependencies (an organisation's own
-``setup-python-env`` composite): installs after it are not judged (never guess)."""
+CACHE_CLEAN_COMMANDS: dict[tuple[str, ...], str] = {
+    ("npm", "cache", "clean"): "npm", ("npm", "cache", "clear"): "npm",
+    ("pip", "cache", "purge"): "pip", ("pip3", "cache", "purge"): "pip",
+    ("pip", "cache", "remove"): "pip", ("pip3", "cache", "remove"): "pip",
+    ("uv", "cache", "clean"): "uv", ("yarn", "cache", "clean"): "yarn",
+    ("poetry", "cache", "clear"): "poetry", ("pnpm", "store", "clear"): "pnpm",
+}  # fmt: skip
+"""Commands that empty a tool's download cache (``uv cache prune``, which keeps what is in use,
+is the documented CI idiom and not listed)."""

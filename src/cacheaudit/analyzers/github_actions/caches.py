@@ -29,6 +29,7 @@ from cacheaudit.analyzers.github_actions.model import (
     _lines_of,
     _workspace,
 )
+from cacheaudit.parsing.shell import Command
 from cacheaudit.parsing.yaml import value_line
 from cacheaudit.paths import glob_regex
 from cacheaudit.repo import RepoContext
@@ -261,27 +262,6 @@ def _cache_of(ctx: RepoContext, unit: Unit, pos: int) -> CacheUse | None:
     return None
 
 
-def _unknown_cache(unit: Unit, pos: int) -> CacheUse | None:
-    """An action cacheaudit does not know that may restore a dependency cache: its installs
-    after it are unknown, not uncached."""
-    eff = unit.steps[pos]
-    step = eff.step
-    uses = step.uses
-    if uses is None or uses.kind != "action" or step.spec is not None:
-        return None
-    owner = uses.name.split("/", 1)[0]
-    repo = "/".join(uses.name.split("/")[:2])
-    if owner in facts.NON_CACHING_OWNERS or repo in facts.NON_CACHING_ACTIONS:
-        return None
-    says_cache = any(
-        "cache" in key and value.strip().lower() not in ("", "false", "0", "none")
-        for key, value in step.inputs.items()
-    )
-    if not says_cache and not facts.MAY_CACHE_NAME.search(uses.name.split("/", 1)[-1]):
-        return None
-    return CacheUse(pos, eff, "unknown", None, None, step.line, (), (), f"{uses.name}")
-
-
 def _other_cache(
     step: Step, spec: facts.ActionSpec, major: int | None, use: _UseFactory
 ) -> CacheUse | None:
@@ -483,3 +463,65 @@ def _coverage(unit: Unit, install: Install) -> tuple[bool | None, CacheUse | Non
         if verdict is None:
             result = None
     return result, covering, later
+
+
+def _cache_cleans(unit: Unit) -> list[tuple[int, Step, Command, str]]:
+    """``(position, step, command, tool)`` of commands that empty a tool's download cache
+    (``npm cache clean --force``, ``pip cache purge``, ``uv cache clean``)."""
+    found: list[tuple[int, Step, Command, str]] = []
+    for pos, eff in enumerate(unit.steps):
+        if eff.step.run is None:
+            continue
+        for command in eff.step.commands():
+            argv = list(command.argv)
+            if (
+                len(argv) >= 3
+                and argv[1] == "-m"
+                and re.fullmatch(r"python[\d.]*", command.program)
+            ):
+                argv = argv[2:]
+            if not argv:
+                continue
+            program = argv[0].replace("\\", "/").rsplit("/", 1)[-1]
+            words = (program, *(a for a in argv[1:] if not a.startswith("-")))
+            tool = facts.CACHE_CLEAN_COMMANDS.get(words[:3])
+            if tool is not None:
+                found.append((pos, eff.step, command, tool))
+    return found
+
+
+def _key_pattern(key: str, resolve: Mapping[str, str] | None = None) -> str:
+    """A cache key as a wildcard pattern: literal text, each expression ``*`` (a reference to a
+    restore step's ``cache-primary-key`` output replaced by that step's own key pattern)."""
+
+    def expr(m: re.Match[str]) -> str:
+        inner = m.group(1).strip()
+        ref = re.fullmatch(r"steps\.([\w-]+)\.outputs\.cache-primary-key", inner)
+        if ref and resolve is not None and ref.group(1) in resolve:
+            return resolve[ref.group(1)]
+        return "\0"
+
+    return _EXPR.sub(expr, key.strip()).replace("*", "\0")
+
+
+def _patterns_meet(a: str, b: str) -> bool:
+    """Whether some string matches both wildcard patterns (``\\0`` matches any text)."""
+    if len(a) * len(b) > 250_000:
+        return True  # too long to compare: assume they may meet
+    n, m = len(a), len(b)
+    # reach[i][j]: a[i:] and b[j:] can match a common string.
+    reach = [[False] * (m + 1) for _ in range(n + 1)]
+    reach[n][m] = True
+    for i in range(n, -1, -1):
+        for j in range(m, -1, -1):
+            if i == n and j == m:
+                continue
+            ok = False
+            if i < n and a[i] == "\0":
+                ok = reach[i + 1][j] or (j < m and reach[i][j + 1])
+            if not ok and j < m and b[j] == "\0":
+                ok = reach[i][j + 1] or (i < n and reach[i + 1][j])
+            if not ok and i < n and j < m and a[i] == b[j] and a[i] != "\0":
+                ok = reach[i + 1][j + 1]
+            reach[i][j] = ok
+    return reach[0][0]

@@ -6,18 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cacheaudit.analyzers.github_actions.model import (
-    CacheUse,
     Doc,
     Index,
     Install,
     Step,
     Unit,
+    Verdict,
     _fold,
     _own,
     _workspace,
 )
 from cacheaudit.installs import install_inputs
-from cacheaudit.model import Finding, InstallSite, Location
+from cacheaudit.model import CacheState, Finding, InstallSite, Location
 from cacheaudit.repo import RepoContext
 
 PLATFORM = "github-actions"
@@ -28,7 +28,7 @@ class _Collector:
     ctx: RepoContext
     index: Index
     seen: set[tuple[str, str, int, str]] = field(default_factory=set)
-    composite_installs: dict[tuple[str, int, str], list[tuple[Unit, Install, bool | None]]] = field(
+    composite_installs: dict[tuple[str, int, str], list[tuple[Unit, Install, Verdict]]] = field(
         default_factory=dict
     )
 
@@ -44,21 +44,26 @@ def _loc(step_or_doc: Step | Doc, line: int, column: int | None = None) -> Locat
     return Location(path, line, column)
 
 
-def _site(
-    ctx: RepoContext, unit: Unit, install: Install, cached: bool | None, covering: CacheUse | None
-) -> InstallSite:
+def _site(ctx: RepoContext, unit: Unit, install: Install, verdict: Verdict) -> InstallSite:
+    own = _own(unit, install.step)
+    # A composite's install has one site per calling job, all with the same context (so the
+    # cross-file rules report it once); the caller is named in the runs note.
     context = (
         f"{unit.where} / {install.step.label}"
-        if _own(unit, install.step)
+        if own
         else f"action {install.path} / {install.step.label}"
     )
+    runs_note = unit.job.runs_note if unit.job is not None else ""
+    if not own and unit.job is not None:
+        runs_note = f"called from {unit.where}" + (f", {runs_note}" if runs_note else "")
     if install.script:
         context += f" / {install.script}"
     # Files are named relative to the root only when this repository is checked out there.
     known = install.workdir is not None and _workspace(unit, install.pos) != "unknown"
     inputs = install_inputs(install.cmd, ctx, install.workdir or "") if known else ()
-    if cached and covering is not None and _broken_version(covering.step):
-        cached = False  # the cache action fails against the current cache service
+    state = verdict.state
+    cached = {CacheState.EFFECTIVE: True, CacheState.UNKNOWN: None}.get(state, False)
+    covering = verdict.covering
     return InstallSite(
         location=Location(install.path, install.line, install.column),
         platform=PLATFORM,
@@ -68,6 +73,10 @@ def _site(
         inputs=inputs,
         cached=cached,
         cache_key_inputs=covering.key_inputs if covering is not None else (),
+        cache=state,
+        cache_reason=verdict.reason,
+        runs_per_pipeline=unit.runs,
+        runs_note=runs_note,
     )
 
 

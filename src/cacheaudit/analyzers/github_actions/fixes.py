@@ -3,6 +3,7 @@ inputs, an ``on:`` block), rendered in the file's own indentation."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -23,10 +24,12 @@ from cacheaudit.analyzers.github_actions.model import (
     _map,
     _own,
     _quote,
+    _release_job,
     _slug,
 )
-from cacheaudit.installs import install_inputs
+from cacheaudit.installs import explicit_inputs, install_inputs
 from cacheaudit.model import Fix
+from cacheaudit.parsing import requirements as reqs
 from cacheaudit.parsing.yaml import item_line, key_column, key_line, value_line
 from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
@@ -80,6 +83,21 @@ def _fix_ca110(unit: Unit, cache: CacheUse, anchor: Step) -> Fix:
         return Fix(
             "Do not restore uv's cache when releasing.",
             _render_step(unit, step, {"enable-cache": [value]}),
+        )
+    if cache.kind == "docker-build":
+        tags = _lines_of(step.inputs.get("tags", "").replace(",", "\n"))
+        repo = _image_repository(tags) or "REGISTRY/IMAGE"
+        return Fix(
+            "Use a registry cache in a publishing job: only runs that may push the image can "
+            "write it, so pull requests cannot poison what is released.",
+            _render_step(
+                unit,
+                step,
+                {
+                    "cache-from": [f"type=registry,ref={repo}:buildcache"],
+                    "cache-to": [f"type=registry,ref={repo}:buildcache,mode=max"],
+                },
+            ),
         )
     if cache.kind in ("cache", "cache-restore"):
         return Fix(
@@ -308,12 +326,30 @@ def _setup_uv_snippet(unit: Unit) -> str:
     )
 
 
+def _read_files(ctx: RepoContext, install: Install) -> list[str]:
+    """Existing files an install reads: its inputs and every file their ``-r``/``-c`` lines
+    include, so a key or ``cache-dependency-path`` built from them misses none (CA503)."""
+    if install.workdir is None:
+        return []
+    inputs = [f for f in install_inputs(install.cmd, ctx, install.workdir) if ctx.exists(f)]
+    explicit = set(explicit_inputs(install.cmd, install.workdir))
+    constraints = set(
+        explicit_inputs(dataclasses.replace(install.cmd, requirement_files=()), install.workdir)
+    )
+    resolution = reqs.resolve(
+        ctx,
+        [f for f in inputs if f in explicit and f not in constraints],
+        [f for f in inputs if f in constraints],
+    )
+    return list(dict.fromkeys([*inputs, *(f.path for f in resolution.files)]))
+
+
 def _fix_ca101(ctx: RepoContext, unit: Unit, install: Install, todo: list[Install]) -> Fix:
     tool = install.cmd.cache_tool
     files: list[str] = []
     for item in todo:
         if item.workdir is not None:
-            files += [f for f in install_inputs(item.cmd, ctx, item.workdir) if ctx.exists(f)]
+            files += _read_files(ctx, item)
             configs = facts.RUNNER_CONFIG_FILES.get(item.cmd.tool, ())
             files += [
                 f
@@ -425,6 +461,35 @@ def _without_no_cache(install: Install) -> str:
     return prefix + text
 
 
+def _image_repository(tags: Sequence[str]) -> str | None:
+    """The repository of the first tag (``ghcr.io/acme/app:1.2`` → ``ghcr.io/acme/app``)."""
+    for tag in tags:
+        tag = tag.strip()
+        if not tag or "$" in tag:
+            return None
+        name = tag.split("@", 1)[0]
+        head, _, last = name.rpartition("/")
+        return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+    return None
+
+
+def _layer_cache_inputs(unit: Unit, tags: Sequence[str], scope: str) -> list[tuple[str, list[str]]]:
+    """``cache-from``/``cache-to`` for a build. A job that publishes (or runs only for
+    releases) gets a registry cache: only runs allowed to push the image can write it, so
+    pull requests cannot poison it and restoring it is no CA110; other jobs get the GitHub
+    Actions cache, one scope per image."""
+    if _release_job(unit):
+        repo = _image_repository(tags) or "REGISTRY/IMAGE"
+        return [
+            ("cache-from", [f"type=registry,ref={repo}:buildcache"]),
+            ("cache-to", [f"type=registry,ref={repo}:buildcache,mode=max"]),
+        ]
+    return [
+        ("cache-from", [f"type=gha,scope={scope}"]),
+        ("cache-to", [f"type=gha,scope={scope},mode=max"]),
+    ]
+
+
 def _build_push_snippet(unit: Unit, step: Step, opts: Mapping[str, list[str]]) -> str:
     context = opts["context"][-1] if opts["context"] else "."
     inputs: list[tuple[str, Sequence[str]]] = [("context", [context])]
@@ -441,10 +506,7 @@ def _build_push_snippet(unit: Unit, step: Step, opts: Mapping[str, list[str]]) -
     push = "--push" in opts
     inputs.append(("push" if push else "load", ["true"]))
     scope = _slug(tags[0].split(":")[0].rsplit("/", 1)[-1]) if tags else "image"
-    inputs += [
-        ("cache-from", [f"type=gha,scope={scope}"]),
-        ("cache-to", [f"type=gha,scope={scope},mode=max"]),
-    ]
+    inputs += _layer_cache_inputs(unit, tags, scope)
     _, _, dash_col = _step_span(step)
     pad = " " * dash_col
     build = _new_step(unit, step, step.name or "Build image", "docker/build-push-action@v6", inputs)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cacheaudit.analyzers.github_actions import actions as facts
-from cacheaudit.model import Finding, InstallSite
+from cacheaudit.model import CacheState, Finding, ImageBuild, InstallSite
 from cacheaudit.parsing.shell import Command, InstallCommand, parse_script
 from cacheaudit.parsing.yaml import key_line, value_line
 from cacheaudit.repo import RepoContext
@@ -152,6 +152,17 @@ class Job:
     runs_on_vars: frozenset[str]
     calls: str | None
     """Path of a local reusable workflow this job calls."""
+    runs: int = 1
+    """Runs per pipeline: the number of matrix combinations (1 when an expression decides)."""
+    runs_note: str = ""
+    """How ``runs`` was counted (``matrix 3×2 + 1 included``)."""
+
+
+RELEASE_EVENTS = frozenset({"release", "pull_request_target", "workflow_run"})
+"""Events zizmor's ``cache-poisoning`` audit treats as release-like (plus tag and release-branch
+pushes)."""
+NEUTRAL_EVENTS = frozenset({"workflow_dispatch", "repository_dispatch", "workflow_call"})
+"""Manual and API triggers: they neither make a workflow a release workflow nor a CI one."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,32 @@ class Triggers:
     release_branch_push: bool
     pr_branches: tuple[str, ...]
     line: int
+    branch_push: bool = False
+    """``push`` runs for ordinary (non-release) branches."""
+
+    @property
+    def release_only(self) -> list[str]:
+        """The release-like triggers when the workflow runs on nothing else (RULES CA110): a
+        workflow that also runs on pull requests, schedules or branch pushes is a CI workflow,
+        whose jobs are judged one by one. Empty when it is not release-only."""
+        reasons: list[str] = []
+        if "release" in self.events:
+            reasons.append("`release`")
+        if self.tag_push:
+            reasons.append("tag pushes")
+        if self.release_branch_push:
+            reasons.append("pushes to release branches")
+        for event in ("pull_request_target", "workflow_run"):
+            if event in self.events:
+                reasons.append(f"`{event}`")
+        others = self.events - RELEASE_EVENTS - NEUTRAL_EVENTS
+        if (
+            "push" in self.events
+            and not self.branch_push
+            and (self.tag_push or self.release_branch_push)
+        ):
+            others -= {"push"}
+        return reasons if reasons and not others else []
 
 
 @dataclass(frozen=True)
@@ -239,6 +276,17 @@ class Install:
         return f"`{text}`"
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Whether an install's downloads come from a cache, and why."""
+
+    state: CacheState
+    reason: str = ""
+    covering: CacheUse | None = None
+    later: CacheUse | None = None
+    """A cache of the tool restored only after the install."""
+
+
 @dataclass
 class Unit:
     """A job (or a composite action audited on its own) with its steps expanded."""
@@ -251,6 +299,14 @@ class Unit:
     installs: list[Install] = field(default_factory=list)
     standalone: bool = False
     """A composite action with no caller in this repository: its context is unknown."""
+    broken: dict[int, str] = field(default_factory=dict)
+    """Position of a cache step → why it never serves the installs it covers (a failing
+    version, a key that never changes or never matches, a step that fails), set by the cache
+    rules before the install rules run."""
+
+    @property
+    def runs(self) -> int:
+        return self.job.runs if self.job else 1
 
     @property
     def runner(self) -> str:
@@ -285,6 +341,7 @@ class Index:
     units: list[Unit] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     installs: list[InstallSite] = field(default_factory=list)
+    builds: list[ImageBuild] = field(default_factory=list)
 
 
 def _text(value: Any) -> str | None:
@@ -399,17 +456,38 @@ def _last_step(unit: Unit, kind: str, before: int, doc: Doc | None = None) -> St
     return found
 
 
+_TAG_CONDITION = re.compile(
+    r"startsWith\(\s*github\.ref\s*,\s*'refs/tags/?'\s*\)|github\.ref_type\s*==\s*'tag'"
+    r"|github\.event_name\s*==\s*'release'",
+    re.I,
+)
+_RELEASE_NAME = re.compile(r"\b(release|publish|deploy|upload)(?!\w)", re.I)
+_NOT_RELEASE_NAME = re.compile(
+    r"artifact|coverage|codecov|test.?result|junit|report|\blogs?\b|notify|prepare|draft|"
+    r"notes|changelog",
+    re.I,
+)
+
+
 def _publishes(unit: Unit) -> Step | None:
     """The first step of the job that publishes what it built."""
+    found = _publishing(unit)
+    return found[0] if found else None
+
+
+def _publishing(unit: Unit) -> tuple[Step, str] | None:
+    """The step that publishes and how to say so: a known publisher action or command; in a
+    workflow that only runs by hand (``workflow_dispatch``), a step or job named like a release
+    (release/publish/deploy/upload), since such jobs publish through scripts of their own."""
     for eff in unit.steps:
         step = eff.step
         if step.uses is not None and step.uses.kind == "action":
             if step.uses.name in facts.PUBLISHER_ACTIONS:
-                return step
+                return step, f"publishes in {step.label}"
             if step.uses.name == "docker/build-push-action":
                 push = step.inputs.get("push", "").strip().lower()
                 if push == "true" or _is_expr(push):
-                    return step
+                    return step, f"pushes an image in {step.label}"
         if step.run is not None:
             for command in step.commands():
                 subs = facts.PUBLISH_COMMANDS.get(command.program)
@@ -420,24 +498,50 @@ def _publishes(unit: Unit) -> Step | None:
                     and args[0] in subs
                     and (command.program != "gh" or args[1:2] in (["create"], ["upload"]))
                 ):
-                    return step
+                    return step, f"publishes in {step.label} (`{_fold(command.text)[:60]}`)"
                 if command.program == "docker" and "--push" in command.argv:
-                    return step
+                    return step, f"pushes an image in {step.label}"
+    triggers = unit.triggers
+    if (
+        unit.job is None
+        or triggers is None
+        or not triggers.complete
+        or not triggers.events
+        or not triggers.events <= {"workflow_dispatch", "repository_dispatch"}
+    ):
+        return None
+    own = [e.step for e in unit.steps if _own(unit, e.step)]
+    for step in own:
+        if (
+            step.name
+            and _RELEASE_NAME.search(step.name)
+            and not _NOT_RELEASE_NAME.search(step.name)
+        ):
+            return step, f"runs only by hand and releases in {step.label}"
+    job_name = f"{unit.job.id} {_text(unit.job.node.get('name')) or ''}"
+    if _RELEASE_NAME.search(job_name) and not _NOT_RELEASE_NAME.search(job_name) and own:
+        return own[-1], "runs only by hand and is named as a release job"
     return None
 
 
 def _release_reasons(unit: Unit) -> list[str]:
-    """The triggers that make a job's caches a poisoning risk (RULES CA110, zizmor)."""
+    """Why a job's caches are a poisoning risk whatever it does (RULES CA110, zizmor): the
+    workflow runs only on release-like events, or the job's own ``if:`` runs it only for tags
+    or releases. Empty for jobs of CI workflows, which are judged by what they do."""
     triggers = unit.triggers
-    reasons: list[str] = []
-    if triggers is not None and unit.job is not None:
-        if "release" in triggers.events:
-            reasons.append("`release`")
-        if triggers.tag_push:
-            reasons.append("tag pushes")
-        if triggers.release_branch_push:
-            reasons.append("pushes to release branches")
-        for event in ("pull_request_target", "workflow_run"):
-            if event in triggers.events:
-                reasons.append(f"`{event}`")
-    return reasons
+    if triggers is None or unit.job is None:
+        return []
+    reasons = triggers.release_only
+    if reasons:
+        return reasons
+    condition = _text(unit.job.node.get("if")) or ""
+    m = _TAG_CONDITION.search(condition)
+    if m and "||" not in condition and not condition[: m.start()].rstrip().endswith("!"):
+        return ["a job condition that runs it only for tags or releases"]
+    return []
+
+
+def _release_job(unit: Unit) -> bool:
+    """A job whose caches are CA110's business, not CA101's: it publishes, or it runs only for
+    releases. A release should build from a clean slate."""
+    return bool(_release_reasons(unit)) or _publishes(unit) is not None

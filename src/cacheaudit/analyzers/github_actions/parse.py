@@ -170,37 +170,149 @@ def _classify_labels(labels: Sequence[str]) -> tuple[str, str | None]:
     return kind, os_name
 
 
+_MATRIX_REF = re.compile(r"\s*matrix((?:\.[\w-]+)+)\s*(?:\|\|\s*'((?:[^']|'')*)'\s*)?", re.S)
+
+
+def _matrix_rows(job: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, int, str]:
+    """The combinations a job's ``strategy.matrix`` runs (GitHub's algorithm: the product of
+    the axes, each ``include`` entry extending the combinations it matches without overwriting
+    an axis value, or added as a combination of its own; then ``exclude`` removes the ones it
+    matches), with how many runs that is and how they were counted. Rows are None when an
+    expression decides the matrix (counted once)."""
+    strategy = job.get("strategy")
+    if strategy is None:
+        return [{}], 1, ""
+    if not isinstance(strategy, dict):
+        return None, 1, "strategy from an expression: counted once"
+    matrix = strategy.get("matrix")
+    if matrix is None:
+        return [{}], 1, ""
+    if not isinstance(matrix, dict):
+        return None, 1, "matrix from an expression: counted once"
+    rows: list[dict[str, Any]] = [{}]
+    axes: list[str] = []
+    sizes: list[str] = []
+    for key, values in matrix.items():
+        if not isinstance(key, str) or key in ("include", "exclude"):
+            continue
+        if not isinstance(values, list):
+            return None, 1, f"matrix axis `{key}` from an expression: counted once"
+        axes.append(key)
+        sizes.append(str(len(values)))
+        rows = [{**row, key: value} for row in rows for value in values]
+    if not axes:
+        rows = []
+    counted = "×".join(sizes)
+    include = matrix.get("include")
+    if include is not None and not isinstance(include, list):
+        return None, 1, "matrix `include` from an expression: counted once"
+    added = 0
+    for extra in include or []:
+        if not isinstance(extra, dict):
+            return None, 1, "matrix `include` entry from an expression: counted once"
+        matched = False
+        for row in rows:
+            if all(row.get(k, v) == v for k, v in extra.items() if k in axes):
+                matched = True
+                row.update({k: v for k, v in extra.items() if k not in axes or k not in row})
+        if not matched:
+            rows.append(dict(extra))
+            added += 1
+    exclude = matrix.get("exclude")
+    if exclude is not None and not isinstance(exclude, list):
+        return None, 1, "matrix `exclude` from an expression: counted once"
+    before = len(rows)
+    for entry in exclude or []:
+        if isinstance(entry, dict):
+            rows = [r for r in rows if not all(_same(r.get(k), v) for k, v in entry.items())]
+    removed = before - len(rows)
+    note = f"matrix {counted}" if counted else "matrix"
+    if added:
+        note += f" + {added} included"
+    if removed:
+        note += f" − {removed} excluded"
+    return rows, max(len(rows), 1), note if (counted or added) else ""
+
+
+def _same(value: Any, pattern: Any) -> bool:
+    """Whether a matrix value matches an ``exclude`` value (objects match on the keys given)."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(_same(value.get(k), v) for k, v in pattern.items())
+    return bool(value == pattern)
+
+
+def _matrix_value(row: dict[str, Any], path: str) -> Any:
+    value: Any = row
+    for part in path.strip(".").split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _labels_of(text: str, rows: list[dict[str, Any]] | None) -> list[str] | None:
+    """Each value a runs-on label takes over the matrix (``${{ matrix.os }}-latest``,
+    ``${{ matrix.config.os }}``, ``${{ matrix.os || 'ubuntu-latest' }}``); None when another
+    expression decides it."""
+    if not _is_expr(text):
+        return [text]
+    if rows is None:
+        return None
+    out: list[str] = []
+    for row in rows:
+        failed = False
+
+        def sub(m: re.Match[str], row: dict[str, Any] = row) -> str:
+            nonlocal failed
+            ref = _MATRIX_REF.fullmatch(m.group(1))
+            if ref is None:
+                failed = True
+                return ""
+            value = _matrix_value(row, ref.group(1))
+            if value in (None, "") and ref.group(2) is not None:
+                return ref.group(2).replace("''", "'")
+            text_value = _text(value) if value is not None else None
+            if not text_value or _is_expr(text_value):
+                failed = True
+                return ""
+            return text_value
+
+        label = re.sub(r"\$\{\{(.*?)\}\}", sub, text, flags=re.S)
+        if failed:
+            return None
+        out.append(label)
+    return out
+
+
 def _runner(
-    runs_on: Any, matrix: dict[str, list[str] | None]
+    runs_on: Any, rows: list[dict[str, Any]] | None
 ) -> tuple[str, frozenset[str] | None, frozenset[str]]:
     """(runner class, the OSes the job may run on, matrix variables used in runs-on)."""
-    if isinstance(runs_on, str | list):
-        items = [runs_on] if isinstance(runs_on, str) else runs_on
-        options: list[list[str]] = [[]]
-        used: set[str] = set()
-        for item in items:
-            text = _text(item)
-            if text is None:
-                return "unknown", None, frozenset()
-            m = re.fullmatch(r"\s*\$\{\{\s*matrix\.([\w-]+)\s*\}\}\s*", text)
-            if m:
-                values = matrix.get(m.group(1))
-                used.add(m.group(1))
-                if not values:
-                    return "unknown", None, frozenset(used)
-                options = [[*o, v] for o in options for v in values]
-            elif _is_expr(text):
-                return "unknown", None, frozenset(used)
-            else:
-                options = [[*o, text] for o in options]
-        classes = {_classify_labels(o) for o in options}
-        kinds = {k for k, _ in classes}
-        oses = {os_name for _, os_name in classes}
-        kind = (
-            kinds.pop() if len(kinds) == 1 else ("other" if kinds & {"self", "other"} else "github")
-        )
-        return kind, None if None in oses else frozenset(o for o in oses if o), frozenset(used)
-    return "unknown", None, frozenset()
+    if isinstance(runs_on, dict):  # {group: ..., labels: ...}
+        runs_on = runs_on.get("labels", "") if "group" not in runs_on else None
+    if not isinstance(runs_on, str | list):
+        return "unknown", None, frozenset()
+    items = [runs_on] if isinstance(runs_on, str) else runs_on
+    used = {
+        m.group(1)
+        for item in items
+        if isinstance(item, str)
+        for m in re.finditer(r"matrix\.([\w-]+)", item)
+    }
+    options: list[list[str]] = [[]]
+    for item in items:
+        text = _text(item)
+        if text is None:
+            return "unknown", None, frozenset(used)
+        labels = _labels_of(text, rows)
+        if not labels:
+            return "unknown", None, frozenset(used)
+        options = [[*o, label] for o in options for label in dict.fromkeys(labels)]
+    classes = {_classify_labels(o) for o in options}
+    kinds = {k for k, _ in classes}
+    oses = {os_name for _, os_name in classes}
+    kind = kinds.pop() if len(kinds) == 1 else ("other" if kinds & {"self", "other"} else "github")
+    return kind, None if None in oses else frozenset(o for o in oses if o), frozenset(used)
 
 
 def _workdir(node: Any) -> str | None:
@@ -225,20 +337,32 @@ def _triggers(doc: Doc) -> Triggers:
     elif isinstance(on, dict):
         events = {k: v for k, v in on.items() if isinstance(k, str)}
     push = _map(events.get("push"))
-    tag_push = "tags" in push
+    tag_push = "tags" in push or "tags-ignore" in push
+    raw_branches = push.get("branches")
     branches = (
-        [b for b in (push.get("branches") or []) if isinstance(b, str)]
-        if isinstance(push.get("branches"), list)
+        [b for b in raw_branches if isinstance(b, str)]
+        if isinstance(raw_branches, list)
+        else [raw_branches]
+        if isinstance(raw_branches, str)
         else []
     )
     release_branch = any("release" in b.lower() for b in branches)
+    # A push runs on ordinary branches unless it names only tags or only release branches
+    # (a workflow that names only tags does not run for branch pushes).
+    branch_push = "push" in events and (
+        "branches-ignore" in push
+        or (not tag_push and "branches" not in push)
+        or any("release" not in b.lower() for b in branches)
+    )
     pr = _map(events.get("pull_request"))
     pr_branches = (
         tuple(b for b in pr.get("branches") or [] if isinstance(b, str))
         if isinstance(pr.get("branches"), list)
         else ()
     )
-    return Triggers(frozenset(events), bool(events), tag_push, release_branch, pr_branches, line)
+    return Triggers(
+        frozenset(events), bool(events), tag_push, release_branch, pr_branches, line, branch_push
+    )
 
 
 def _jobs(doc: Doc) -> list[Job]:
@@ -252,7 +376,8 @@ def _jobs(doc: Doc) -> list[Job]:
             continue
         node: dict[str, Any] = raw
         matrix = _matrix(node)
-        runner, oses, runs_on_vars = _runner(node.get("runs-on"), matrix)
+        rows, runs, runs_note = _matrix_rows(node)
+        runner, oses, runs_on_vars = _runner(node.get("runs-on"), rows)
         job_wd = _workdir(node)
         workdir = wf_workdir if job_wd == "" else job_wd
         calls = None
@@ -273,6 +398,8 @@ def _jobs(doc: Doc) -> list[Job]:
                 matrix=matrix,
                 runs_on_vars=runs_on_vars,
                 calls=calls,
+                runs=runs,
+                runs_note=runs_note,
             )
         )
     return out
@@ -338,7 +465,7 @@ def _effective_triggers(
     ]
     events = set(own.events - {"workflow_call"})
     complete = bool(callers)
-    tag, rel = own.tag_push, own.release_branch_push
+    tag, rel, branch = own.tag_push, own.release_branch_push, own.branch_push
     for job in callers:
         if job.doc.path in seen:
             complete = False
@@ -350,7 +477,8 @@ def _effective_triggers(
         events |= inner.events
         complete = complete and inner.complete
         tag, rel = tag or inner.tag_push, rel or inner.release_branch_push
-    return Triggers(frozenset(events), complete, tag, rel, own.pr_branches, own.line)
+        branch = branch or inner.branch_push
+    return Triggers(frozenset(events), complete, tag, rel, own.pr_branches, own.line, branch)
 
 
 def _jobs_cached(doc: Doc) -> list[Job]:

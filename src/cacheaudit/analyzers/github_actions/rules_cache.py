@@ -8,14 +8,21 @@ import dataclasses
 import posixpath
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from cacheaudit.analyzers.github_actions import actions as facts
-from cacheaudit.analyzers.github_actions.caches import _covers, _hashfiles_args
+from cacheaudit.analyzers.github_actions.caches import (
+    _covers,
+    _hashfiles_args,
+    _key_pattern,
+    _patterns_meet,
+)
 from cacheaudit.analyzers.github_actions.collector import _Collector, _loc
 from cacheaudit.analyzers.github_actions.fixes import (
     _checkout_first,
     _default_key_glob,
     _new_cache_step,
+    _read_files,
     _render_step,
 )
 from cacheaudit.analyzers.github_actions.model import (
@@ -34,7 +41,6 @@ from cacheaudit.analyzers.github_actions.model import (
     _unknowable,
     _workspace,
 )
-from cacheaudit.installs import install_inputs
 from cacheaudit.model import Fix, Severity
 from cacheaudit.parsing.yaml import value_line
 from cacheaudit.repo import RepoContext
@@ -61,6 +67,7 @@ _EXPR_WORDS = frozenset({
 _OS_WORDS = re.compile(r"linux|ubuntu|macos|darwin|windows", re.I)
 _LOCKERS = frozenset({"uv", "poetry", "pipenv", "pdm"})
 _WRITERS = frozenset({"cp", "mv", "touch", "tee", "curl", "wget", "ln", "install"})
+_NEVER_SAVED = "no step saves an entry this restore can find: it never hits"
 
 
 def _maybe_generated(unit: Unit, pos: int, pattern: str, before_line: int = 0) -> bool:
@@ -170,6 +177,9 @@ def _rule_ca109(out: _Collector, unit: Unit, cache: CacheUse) -> None:
         )
         out.add(dataclasses.replace(finding, severity=Severity.INFO))
         return
+    unit.broken.setdefault(
+        cache.pos, f"{name}@{step.uses.ref} fails against the cache service since 2025-02"
+    )
     shown = step.uses.ref + (
         f" ({step.uses.comment})"
         if ref.kind == "exact" and facts.parse_ref(step.uses.ref).kind == "sha"
@@ -221,6 +231,7 @@ def _rule_ca102(out: _Collector, unit: Unit, cache: CacheUse) -> None:
             f"{where} turns on `cache: {mode}` before `actions/checkout` has run: "
             f"setup-python finds no dependency file and the step fails."
         )
+        unit.broken[cache.pos] = "setup-python's cache is turned on before the checkout: it fails"
         out.add(
             RULES["CA102"].finding(
                 _loc(step, cache.line),
@@ -244,6 +255,7 @@ def _rule_ca102(out: _Collector, unit: Unit, cache: CacheUse) -> None:
         f"{where} sets `cache: {mode}` but no file matches {looked}{also}: "
         f"setup-python fails with 'No file ... matched'."
     )
+    unit.broken[cache.pos] = f"setup-python's `cache: {mode}` finds no dependency file: it fails"
     files = _dependency_files(ctx, unit, mode)
     if files:
         snippet = _render_step(unit, step, {"cache-dependency-path": files})
@@ -304,7 +316,7 @@ def _dependency_files(ctx: RepoContext, unit: Unit, mode: str) -> list[str]:
     for install in unit.installs:
         if install.workdir is None or mode not in (install.cmd.cache_tool, install.cmd.tool):
             continue
-        files.extend(f for f in install_inputs(install.cmd, ctx, install.workdir) if ctx.exists(f))
+        files.extend(_read_files(ctx, install))
     return list(dict.fromkeys(files))
 
 
@@ -340,15 +352,25 @@ def _rule_ca103(out: _Collector, unit: Unit, cache: CacheUse) -> None:
         f"{unit.at(step)} caches with {how} but finds no lock file ({looked}): "
         f"setup-node fails with 'Dependencies lock file is not found'."
     )
+    unit.broken[cache.pos] = f"{how} finds no lock file: setup-node fails"
     if state == "late":
         message = (
             f"{unit.at(step)} caches with {how} before `actions/checkout` has run: "
             f"setup-node finds no lock file and fails."
         )
     candidates = [p for n in facts.SETUP_NODE_LOCKFILES[manager] for p in ctx.glob(f"**/{n}")]
+    installs = any(i.cmd.tool == manager and i.registry for i in unit.installs)
     if candidates and state == "ok":
         snippet = _render_step(unit, step, {"cache-dependency-path": candidates[:3]})
         description = "Point `cache-dependency-path` at the lock file."
+    elif cache.kind == "setup-node" and installs and state == "ok" and ctx.exists("package.json"):
+        # setup-node hashes whatever files it is given: without a lock file, key the cache on
+        # the manifest, so the job keeps its cache (removing `cache:` would be CA101).
+        snippet = _render_step(unit, step, {"cache-dependency-path": ["package.json"]})
+        description = (
+            "Commit the lock file; until then, key the cache on package.json "
+            "(`cache-dependency-path: package.json`) so the step stops failing."
+        )
     elif cache.kind == "setup-node-auto":
         snippet = _render_step(unit, step, {"package-manager-cache": ["false"]})
         description = "Commit a lock file, or turn automatic caching off."
@@ -414,6 +436,9 @@ def _rules_actions_cache(out: _Collector, unit: Unit, cache: CacheUse) -> None:
                     "`actions/checkout` has run: hashFiles returns an empty string and"
                     " the key is constant."
                 )
+                unit.broken[cache.pos] = (
+                    "its key hashes files before the checkout: the key is constant, never refreshed"
+                )
                 out.add(
                     RULES["CA106"].finding(
                         _loc(step, key_line_no),
@@ -430,6 +455,9 @@ def _rules_actions_cache(out: _Collector, unit: Unit, cache: CacheUse) -> None:
                     f"{unit.at(step)} keys the cache on `hashFiles({shown})`, which "
                     "matches no file in the repository: hashFiles returns an empty "
                     "string, so the key is constant and never refreshes."
+                )
+                unit.broken[cache.pos] = (
+                    f"its key hashes `{shown}`, which matches no file: constant, never refreshed"
                 )
                 files = _key_files(ctx, unit, cache)
                 snippet = ""
@@ -487,6 +515,11 @@ def _rules_actions_cache(out: _Collector, unit: Unit, cache: CacheUse) -> None:
             f"under key `{_fold(key)}`, which hashes no lock or requirements file: it "
             f"{why}."
         )
+        unit.broken.setdefault(
+            cache.pos,
+            f"its key `{_fold(key)}` "
+            + ("never changes: saved once, never refreshed" if kind == "static" else "never hits"),
+        )
         files = _key_files(ctx, unit, cache)
         pattern = ", ".join(f"'{f}'" for f in files) or _default_key_glob(label)
         new_key = f"${{{{ runner.os }}}}-{label}-${{{{ hashFiles({pattern}) }}}}"
@@ -534,7 +567,8 @@ def _rules_actions_cache(out: _Collector, unit: Unit, cache: CacheUse) -> None:
             )
         )
     # CA113: a content-addressed download cache with no fallback.
-    if kind == "content" and not restore_keys and not envs and cache.restores:
+    never_saved = unit.broken.get(cache.pos) == _NEVER_SAVED
+    if kind == "content" and not restore_keys and not envs and cache.restores and not never_saved:
         prefix = _key_prefix(key)
         message = (
             f"{unit.at(step)} has a content-addressed key but no `restore-keys`: every "
@@ -580,9 +614,7 @@ def _key_files(ctx: RepoContext, unit: Unit, cache: CacheUse) -> list[str]:
         if install.workdir is None or install.pos <= cache.pos:
             continue
         if _covers(cache, install):
-            files.extend(
-                f for f in install_inputs(install.cmd, ctx, install.workdir) if ctx.exists(f)
-            )
+            files.extend(_read_files(ctx, install))
     return _prefer_locks(list(dict.fromkeys(files)))
 
 
@@ -675,3 +707,95 @@ def _rule_ca107(
 def _node_manager(unit: Unit) -> str:
     tools = [i.cmd.tool for i in unit.installs if i.cmd.tool in facts.NODE_TOOLS]
     return tools[0] if tools else "npm"
+
+
+@dataclass(frozen=True)
+class _KeyedCache:
+    unit: Unit
+    cache: CacheUse
+    key: str
+    """The key as a wildcard pattern (see ``_key_pattern``)."""
+    prefixes: tuple[str, ...]
+    """``restore-keys`` as patterns that match any continuation."""
+    paths: frozenset[str] | None
+    """The ``path`` lines as written (an entry's version hashes them); None with expressions."""
+
+
+def _keyed(unit: Unit, cache: CacheUse) -> _KeyedCache:
+    step = cache.step
+    resolve: dict[str, str] = {}
+    for other in unit.caches:
+        if other.kind in ("cache", "cache-restore") and other.step.id and other.pos < cache.pos:
+            resolve[other.step.id] = _key_pattern(other.step.inputs.get("key", ""))
+    raw_paths = _lines_of(step.inputs.get("path", ""))
+    paths = None if any(_is_expr(p) or "$" in p for p in raw_paths) else frozenset(raw_paths)
+    prefixes = tuple(_key_pattern(p) + "\0" for p in _lines_of(step.inputs.get("restore-keys", "")))
+    return _KeyedCache(
+        unit, cache, _key_pattern(step.inputs.get("key", ""), resolve), prefixes, paths
+    )
+
+
+def _may_restore(saved: _KeyedCache, restore: _KeyedCache) -> bool:
+    """Whether an entry ``saved`` writes can be found by ``restore`` (same paths, and the key
+    or a ``restore-keys`` prefix can match)."""
+    if saved.paths is not None and restore.paths is not None and saved.paths != restore.paths:
+        return False
+    return any(_patterns_meet(saved.key, p) for p in (restore.key, *restore.prefixes))
+
+
+def _rule_key_pairs(out: _Collector) -> None:
+    """actions/cache/restore and actions/cache/save steps whose keys can never meet, across
+    the repository (caches are shared by every workflow of a repository): a restore nothing
+    saves for never hits; a save nothing restores is wasted (CA105)."""
+    keyed = [
+        _keyed(unit, cache)
+        for unit in out.index.units
+        for cache in unit.caches
+        if cache.kind in ("cache", "cache-restore", "cache-save") and _is_dependency_cache(cache)
+    ]
+    savers = [k for k in keyed if k.cache.kind in ("cache", "cache-save")]
+    restorers = [k for k in keyed if k.cache.kind in ("cache", "cache-restore")]
+    for item in keyed:
+        step, unit = item.cache.step, item.unit
+        if item.cache.kind == "cache-restore":
+            if any(_may_restore(s, item) for s in savers):
+                continue
+            others = sorted({_fold(s.cache.step.inputs.get("key", "")) for s in savers})
+            seen = f" (saves use {', '.join(f'`{k}`' for k in others[:2])})" if others else ""
+            message = (
+                f"{unit.at(step)} restores key `{_fold(step.inputs.get('key', ''))}`, but no "
+                f"step in the repository saves an entry it can find{seen}: the restore never "
+                "hits and every run downloads everything again."
+            )
+            unit.broken[item.cache.pos] = _NEVER_SAVED
+            fix = Fix(
+                "Save with the key the restore computed (`key: ${{ steps.<restore id>.outputs."
+                "cache-primary-key }}`) and the same `path`, in an actions/cache/save step "
+                "after the install; or use actions/cache, which restores and saves.",
+                "",
+            )
+            subject = "key-never-saved"
+        elif item.cache.kind == "cache-save":
+            if any(_may_restore(item, r) for r in restorers):
+                continue
+            message = (
+                f"{unit.at(step)} saves key `{_fold(step.inputs.get('key', ''))}`, but no step "
+                "in the repository restores that key or a prefix of it with the same `path`: "
+                "the entry is never used."
+            )
+            fix = Fix(
+                "Restore it before the install with actions/cache/restore, with the same "
+                "`path` and a `key` (or `restore-keys` prefix) that matches the saved key.",
+                "",
+            )
+            subject = "key-never-restored"
+        else:
+            continue
+        out.add(
+            RULES["CA105"].finding(
+                _loc(step, step.input_line("key")),
+                message,
+                subject=unit.subject(step, subject),
+                fix=fix,
+            )
+        )

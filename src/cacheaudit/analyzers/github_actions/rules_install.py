@@ -8,33 +8,97 @@ import re
 from typing import Any
 
 from cacheaudit.analyzers.github_actions import actions as facts
-from cacheaudit.analyzers.github_actions.caches import _coverage, _covers
-from cacheaudit.analyzers.github_actions.collector import _Collector, _defeated_by, _loc, _site
+from cacheaudit.analyzers.github_actions.caches import _cache_cleans, _coverage, _covers
+from cacheaudit.analyzers.github_actions.collector import (
+    _broken_version,
+    _Collector,
+    _defeated_by,
+    _loc,
+    _site,
+)
 from cacheaudit.analyzers.github_actions.fixes import (
     _fix_ca101,
     _key_indent,
     _setup_uv_snippet,
     _without_no_cache,
 )
+from cacheaudit.analyzers.github_actions.installs import _column
 from cacheaudit.analyzers.github_actions.model import (
     CacheUse,
     Install,
     Step,
     Unit,
+    Verdict,
     _fold,
     _map,
     _own,
-    _publishes,
-    _release_reasons,
+    _release_job,
 )
-from cacheaudit.model import Fix, Location
+from cacheaudit.model import CacheState, Fix, Location
 from cacheaudit.parsing.yaml import key_line
 from cacheaudit.rules import RULES
 
 
+def _verdict(unit: Unit, install: Install, pip_cache: list[CacheUse]) -> Verdict:
+    """The true cache state of one install in one job (RULES CA101; the install map)."""
+    covered, covering, later = _coverage(unit, install)
+    if covered and covering is not None:
+        why = unit.broken.get(covering.pos)
+        if why is None and _broken_version(covering.step):
+            why = f"{covering.step.uses.raw if covering.step.uses else 'the action'} fails"
+        if why is not None:
+            return Verdict(CacheState.BROKEN, why, covering)
+        flag = _defeated_by(install)
+        if flag is not None:
+            return Verdict(
+                CacheState.BROKEN,
+                f"{flag} keeps pip from reading and writing the cache {covering.what} restores",
+                covering,
+            )
+        for pos, step, command, tool in _cache_cleans(unit):
+            if pos >= covering.pos and tool in install.keys:
+                return Verdict(
+                    CacheState.BROKEN,
+                    f"`{_fold(command.text)}` in {step.label} empties the cache that "
+                    f"{covering.what} restores",
+                    covering,
+                )
+        return Verdict(CacheState.EFFECTIVE, "", covering)
+    if unit.standalone:
+        return Verdict(
+            CacheState.UNKNOWN,
+            "a composite action with no caller in this repository: its callers' caches are unknown",
+        )
+    runner = {
+        "self": "it runs on a self-hosted runner, whose local caches persist between jobs",
+        "other": "it runs on custom runner labels (self-hosted or larger runners)",
+        "unknown": "its runner is chosen by an expression",
+    }.get(unit.runner)
+    if runner is not None:
+        return Verdict(CacheState.UNKNOWN, runner)
+    if covered is None:
+        culprit = next(
+            (c for c in unit.caches if c.pos < install.pos and _covers(c, install) is None), None
+        )
+        what = f"{culprit.what or 'the cache'} in {culprit.step.label}" if culprit else "a cache"
+        return Verdict(CacheState.UNKNOWN, f"whether {what} covers it is decided by an expression")
+    if later is not None:
+        return Verdict(
+            CacheState.BROKEN,
+            f"{later.what} in {later.step.label} is restored only after this install",
+            later=later,
+        )
+    if install.cmd.tool == "uv" and pip_cache:
+        return Verdict(
+            CacheState.BROKEN,
+            f"the job caches pip's directory ({pip_cache[0].what}), but uv keeps its own cache",
+        )
+    return Verdict(CacheState.MISSING)
+
+
 def _rules_install(out: _Collector, unit: Unit) -> None:
     ctx = out.ctx
-    groups: dict[str, list[tuple[Install, bool | None, CacheUse | None, CacheUse | None]]] = {}
+    groups: dict[str, list[tuple[Install, Verdict]]] = {}
     pip_cache = [
         c
         for c in unit.caches
@@ -43,28 +107,25 @@ def _rules_install(out: _Collector, unit: Unit) -> None:
     ]
     pip_users = False
     for install in unit.installs:
-        covered, covering, later = _coverage(unit, install)
+        verdict = _verdict(unit, install, pip_cache)
         if (
             install.cmd.cache_tool == "pip"
             and install.registry
-            and covered
+            and verdict.covering is not None
             and _defeated_by(install) is None
-            and not _bootstrap_tools(install)
+            and not _is_bootstrap(install)
         ):
             pip_users = True
-        groups.setdefault(install.cmd.cache_tool, []).append((install, covered, covering, later))
+        groups.setdefault(install.cmd.cache_tool, []).append((install, verdict))
+        if not install.registry:
+            continue
         if _own(unit, install.step):
-            if install.registry:
-                cached = (
-                    None if unit.runner in ("self", "other", "unknown") and not covered else covered
-                )
-                if cached and _defeated_by(install):
-                    cached = False  # the flag keeps pip from using the restored cache
-                out.index.installs.append(_site(ctx, unit, install, cached, covering))
-        elif install.registry and not unit.standalone:
+            out.index.installs.append(_site(ctx, unit, install, verdict))
+        elif not unit.standalone:
             key = (install.path, install.line, _fold(install.cmd.command.text))
-            out.composite_installs.setdefault(key, []).append((unit, install, covered))
+            out.composite_installs.setdefault(key, []).append((unit, install, verdict))
     _rule_ca104(out, unit, pip_cache, pip_users)
+    _rule_ca104_clean(out, unit, [v for entries in groups.values() for _, v in entries])
     _rule_ca101(out, unit, groups, pip_cache, pip_users)
     _rule_ca114(out, unit)
 
@@ -72,35 +133,38 @@ def _rules_install(out: _Collector, unit: Unit) -> None:
 def _rule_ca101(
     out: _Collector,
     unit: Unit,
-    groups: dict[str, list[Any]],
+    groups: dict[str, list[tuple[Install, Verdict]]],
     pip_cache: list[CacheUse],
     pip_users: bool,
 ) -> None:
-    if unit.runner not in ("github", "ephemeral") or unit.standalone:
+    if unit.runner not in ("github", "ephemeral") or unit.standalone or _release_job(unit):
         return
-    if _release_reasons(unit) or _publishes(unit) is not None:
-        return  # a release job should build from a clean slate (CA110), not restore caches
     for tool, entries in groups.items():
         if tool not in facts.CA101_TOOLS and not any(
-            i.cmd.tool in facts.CA101_TOOLS for i, *_ in entries
+            i.cmd.tool in facts.CA101_TOOLS for i, _ in entries
         ):
             continue
         if tool == "uv" and pip_cache and not pip_users:
             continue  # CA104 says it: the pip cache is configured but uv installs bypass it
+        # Only definitely uncached installs: one whose coverage is unknown is left out, and
+        # does not silence the others.
         todo = [
-            (i, c, cov, later)
-            for i, c, cov, later in entries
-            if i.registry and c is False and _own(unit, i.step) and not _cached_bootstrap(unit, i)
+            i
+            for i, v in entries
+            if i.registry
+            and _own(unit, i.step)
+            and (v.state is CacheState.MISSING or v.later is not None)
         ]
-        if not todo or any(c is None for i, c, *_ in entries if i.registry):
+        if not todo or all(_is_bootstrap(i) for i in todo):
             continue
-        install, _, _, later = todo[0]
-        others = [i for i, *_ in todo[1:]]
+        install = _main_install(todo)
+        others = [i for i in todo if i is not install and not _is_bootstrap(i)]
+        later = next(v.later for i, v in entries if i is install)
         extra = ""
         if others:
             shown = ", ".join(f"`{_fold(i.cmd.command.text)}`" for i in others[:2])
             more = f" and {len(others) - 2} more" if len(others) > 2 else ""
-            extra = f" (then {shown}{more})"
+            extra = f" (with {shown}{more})"
         where = unit.at(install.step)
         detail = ""
         if later is not None:
@@ -111,95 +175,137 @@ def _rule_ca101(
         flag = _defeated_by(install)
         if flag:
             detail += f" It also sets {flag}: drop it when you add the cache."
-        tool_name = {"pip": "pip"}.get(tool, tool)
         message = (
             f"{where} runs {install.described}{extra} but nothing in the job caches "
-            f"{tool_name}'s downloads: every run downloads everything again.{detail}"
+            f"{tool}'s downloads: every run downloads everything again.{detail}"
         )
-        fix = _fix_ca101(out.ctx, unit, install, [i for i, *_ in todo])
+        fix = _fix_ca101(out.ctx, unit, install, [install, *others])
         out.add(
             RULES["CA101"].finding(
                 _loc(install.step, install.line, install.column),
                 message,
-                subject=f"{unit.scope(install.step)} / {tool_name}",
+                subject=f"{unit.scope(install.step)} / {tool}",
                 fix=fix,
             )
         )
 
 
-_TOOL_PACKAGES = {
-    "pipenv": "pipenv",
-    "poetry": "poetry",
-    "uv": "uv",
-    "pdm": "pdm",
-    "tox": "tox",
-    "nox": "nox",
-    "hatch": "hatch",
-    "pre-commit": "pre-commit",
-}
+def _package_names(install: Install) -> set[str]:
+    return {re.split(r"[<>=!~\[;@ ]", p, maxsplit=1)[0].lower() for p in install.cmd.packages}
 
 
-def _bootstrap_tools(install: Install) -> frozenset[str]:
-    """The installers ``pip install poetry uv`` installs (empty for any other install)."""
-    if install.cmd.requirement_files or not install.cmd.packages:
-        return frozenset()
-    names = {re.split(r"[<>=!~\[;@ ]", p, maxsplit=1)[0].lower() for p in install.cmd.packages}
-    tools = {_TOOL_PACKAGES.get(n) for n in names}
-    return frozenset() if None in tools else frozenset(t for t in tools if t)
+def _is_bootstrap(install: Install) -> bool:
+    """An install of installers or build tools only (``pip install -U pip build``, ``pip
+    install tox``, ``npm i -g pnpm``, ``uv tool install ruff``): not the dependency set."""
+    cmd = install.cmd
+    if cmd.requirement_files or cmd.groups or cmd.local_targets:
+        return False
+    if cmd.tool == "uv" and cmd.action == "tool install":
+        return True
+    names = _package_names(install)
+    if cmd.tool in facts.NODE_TOOLS and ("-g" in cmd.options or "--global" in cmd.options):
+        return bool(names)
+    return bool(names) and names <= facts.BOOTSTRAP_PACKAGES
 
 
-def _cached_bootstrap(unit: Unit, install: Install) -> bool:
-    """``pip install poetry`` in a job whose poetry installs are cached: installing the
-    installer itself is a few kilobytes, not the dependencies the cache is for."""
-    tools = _bootstrap_tools(install)
-    return bool(tools) and all(
-        any(i.cmd.tool == tool and _coverage(unit, i)[0] for i in unit.installs) for tool in tools
-    )
+def _rank(install: Install) -> int:
+    """How surely an install is the job's dependency set: 2 for installs from files, groups,
+    the project or a lock (``-r requirements.txt``, ``pip install -e .[test]``, ``uv sync``,
+    ``npm ci``) and environment runners (tox, nox); 1 for packages named on the command line;
+    0 for bootstraps."""
+    cmd = install.cmd
+    if _is_bootstrap(install):
+        return 0
+    if cmd.requirement_files or cmd.groups or cmd.local_targets:
+        return 2
+    if cmd.tool in ("tox", "nox", "hatch", "pre-commit"):
+        return 2
+    if not cmd.packages:
+        return 2  # uv sync, poetry install, npm ci, yarn: the lock or manifest
+    return 1
+
+
+def _main_install(installs: list[Install]) -> Install:
+    """The install CA101 points at: the first of the highest rank."""
+    best = max(_rank(i) for i in installs)
+    return next(i for i in installs if _rank(i) == best)
 
 
 def _composite_ca101(out: _Collector) -> None:
     """An install inside a composite: reported once, in the composite, when some job that calls
-    it has no cache for it."""
-    for (path, line, _), occurrences in sorted(out.composite_installs.items()):
-        bare = [
-            (u, i)
-            for u, i, c in occurrences
-            if c is False
-            and u.runner in ("github", "ephemeral")
-            and not _release_reasons(u)
-            and _publishes(u) is None
+    it has no cache for it; recorded as an install site once per calling job."""
+    by_tool: dict[tuple[str, str], list[tuple[Unit, Install]]] = {}
+    for (path, _, _), occurrences in sorted(out.composite_installs.items()):
+        for u, i, v in occurrences:
+            if (
+                v.state is CacheState.MISSING
+                and u.runner in ("github", "ephemeral")
+                and not _release_job(u)
+                and i.cmd.tool in facts.CA101_TOOLS
+            ):
+                by_tool.setdefault((path, i.cmd.cache_tool), []).append((u, i))
+    for (path, tool), bare in sorted(by_tool.items()):
+        installs = list({id(i.cmd): i for _, i in bare}.values())
+        if all(_is_bootstrap(i) for i in installs):
+            continue
+        install = _main_install(installs)
+        unit = next(u for u, i in bare if i is install)
+        others = [
+            i for i in installs if _fold(i.cmd.command.text) != _fold(install.cmd.command.text)
         ]
-        if not bare or any(c is None for _, _, c in occurrences):
-            continue
-        unit, install = bare[0]
-        if install.cmd.tool not in facts.CA101_TOOLS:
-            continue
+        extra = f" (with `{_fold(others[0].cmd.command.text)}`" if others else ""
+        extra += f" and {len(others) - 1} more)" if len(others) > 1 else (")" if others else "")
         callers = sorted({u.where for u, _ in bare})
         shown = ", ".join(callers[:3]) + (
             f" and {len(callers) - 3} more" if len(callers) > 3 else ""
         )
         jobs = "the calling job has" if len(callers) == 1 else "the calling jobs have"
         message = (
-            f"action {path} / {install.step.label} runs {install.described}, and {jobs} "
-            f"no cache for {install.cmd.cache_tool}'s downloads ({shown}): every run "
-            "downloads everything again."
+            f"action {path} / {install.step.label} runs {install.described}{extra}, and {jobs} "
+            f"no cache for {tool}'s downloads ({shown}): every run downloads everything again."
         )
-        fix = _fix_ca101(out.ctx, unit, install, [install])
+        fix = _fix_ca101(out.ctx, unit, install, [install, *others])
         out.add(
             RULES["CA101"].finding(
-                Location(path, line, install.column),
+                Location(path, install.line, install.column),
                 message,
-                subject=f"action / step {install.step.ident} / {install.cmd.cache_tool}",
+                subject=f"action / {tool}",
                 fix=fix,
             )
         )
-    # InstallSites of composite installs: once each, cached only when every caller agrees.
     for _, occurrences in sorted(out.composite_installs.items()):
-        verdicts = {c for _, _, c in occurrences}
-        cached = verdicts.pop() if len(verdicts) == 1 else None
-        unit, install, _ = occurrences[0]
-        covering = _coverage(unit, install)[1]
-        out.index.installs.append(_site(out.ctx, unit, install, cached, covering))
+        for unit, install, verdict in occurrences:
+            out.index.installs.append(_site(out.ctx, unit, install, verdict))
+
+
+def _rule_ca104_clean(out: _Collector, unit: Unit, verdicts: list[Verdict]) -> None:
+    """A command that empties the download cache after the job restored it."""
+    for verdict in verdicts:
+        covering = verdict.covering
+        if verdict.state is not CacheState.BROKEN or covering is None:
+            continue
+        for pos, step, command, tool in _cache_cleans(unit):
+            if pos < covering.pos or f"`{_fold(command.text)}` in {step.label}" not in (
+                verdict.reason
+            ):
+                continue
+            message = (
+                f"{unit.at(step)} runs `{_fold(command.text)}` after {covering.what} in "
+                f"{covering.step.label} restored {tool}'s cache: it empties the cache, so the "
+                "installs download everything and the job saves an empty cache."
+            )
+            out.add(
+                RULES["CA104"].finding(
+                    _loc(step, command.line, _column(step.doc, command)),
+                    message,
+                    subject=f"{unit.subject(step)} / {tool}-cache-cleaned",
+                    fix=Fix(
+                        f"Delete `{_fold(command.text)}`: the cache is keyed on the lock file, "
+                        "so a stale entry is replaced when the dependencies change.",
+                        "",
+                    ),
+                )
+            )
 
 
 def _rule_ca104(out: _Collector, unit: Unit, pip_cache: list[CacheUse], pip_users: bool) -> None:

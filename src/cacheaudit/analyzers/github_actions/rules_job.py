@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 
-from cacheaudit.analyzers.github_actions.collector import _Collector, _loc
+from cacheaudit.analyzers.github_actions.collector import PLATFORM, _Collector, _loc
 from cacheaudit.analyzers.github_actions.fixes import (
     _build_push_snippet,
     _fix_ca110,
+    _layer_cache_inputs,
     _on_snippet,
     _prepend_step,
     _render_step,
@@ -24,13 +26,15 @@ from cacheaudit.analyzers.github_actions.model import (
     _lines_of,
     _map,
     _own,
-    _publishes,
+    _publishing,
+    _release_job,
     _release_reasons,
     _slug,
 )
 from cacheaudit.analyzers.github_actions.parse import _triggers
 from cacheaudit.discovery import FileKind
-from cacheaudit.model import Fix, Location
+from cacheaudit.model import Fix, ImageBuild, Location
+from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import RULES
 
@@ -45,15 +49,19 @@ def _rule_ca110(out: _Collector, unit: Unit) -> None:
         return
     triggers = unit.triggers
     reasons = _release_reasons(unit)
-    publisher = _publishes(unit)
-    if not reasons and publisher is None:
+    publishing = _publishing(unit)
+    if not reasons and publishing is None:
         return
     called = triggers is not None and "workflow_call" in _triggers(unit.doc).events
-    why = (
-        f"{'runs from a workflow' if called else 'is'} triggered by {' and '.join(reasons)}"
-        if reasons
-        else f"publishes in {publisher.label if publisher else 'a step'}"
-    )
+    if reasons and reasons[0].startswith("a job condition"):
+        why = "runs only for tags or releases (its `if:`)"
+    elif reasons:
+        why = (
+            f"{'runs from a workflow' if called else 'is'} triggered only by "
+            f"{' and '.join(reasons)}"
+        )
+    else:
+        why = publishing[1] if publishing else "publishes"
     reported: set[int] = set()
     for cache in unit.caches:
         if cache.restores is not True:
@@ -125,26 +133,25 @@ def _ca111_action(out: _Collector, unit: Unit, step: Step, buildx_seen: bool) ->
             if step.inputs.get("tags")
             else _slug(step.ident)
         )
-        snippet = _render_step(
-            unit,
-            step,
-            {
-                "cache-from": [f"type=gha,scope={scope}"],
-                "cache-to": [f"type=gha,scope={scope},mode=max"],
-            },
-        )
+        tags = _lines_of(step.inputs.get("tags", "").replace(",", "\n"))
+        snippet = _render_step(unit, step, dict(_layer_cache_inputs(unit, tags, scope)))
+        registry = _release_job(unit)
         if not buildx_seen:
             snippet = _prepend_step(unit, step, ["uses: docker/setup-buildx-action@v3"], snippet)
+        description = (
+            "Add a registry cache (`cache-from`/`cache-to` `type=registry`, after "
+            "docker/setup-buildx-action): this job publishes, and only runs that may push the "
+            "image can write a registry cache, so pull requests cannot poison it."
+            if registry
+            else "Add `cache-from`/`cache-to` with the GitHub Actions cache backend (after "
+            "docker/setup-buildx-action), one `scope` per image."
+        )
         out.add(
             RULES["CA111"].finding(
                 _loc(step, step.line),
                 message,
                 subject=unit.subject(step, "layer-cache"),
-                fix=Fix(
-                    "Add `cache-from`/`cache-to` with the GitHub Actions cache backend (after "
-                    "docker/setup-buildx-action), one `scope` per image.",
-                    snippet,
-                ),
+                fix=Fix(description, snippet),
             )
         )
         return
@@ -231,7 +238,11 @@ def _ca111_run(out: _Collector, unit: Unit, eff: EffStep) -> None:
                     message,
                     subject=unit.subject(step, f"docker-build:{command.line - step.line}"),
                     fix=Fix(
-                        "Build with docker/build-push-action and the GitHub Actions cache "
+                        "Build with docker/build-push-action and a registry cache "
+                        "(`cache-from`/`cache-to` `type=registry,ref=...`): this job publishes, "
+                        "and pull requests cannot write a registry cache."
+                        if _release_job(unit)
+                        else "Build with docker/build-push-action and the GitHub Actions cache "
                         "(`cache-from: type=gha`, `cache-to: type=gha,mode=max`), or add a "
                         "registry cache (`--cache-from`/`--cache-to type=registry,ref=...`).",
                         _build_push_snippet(unit, step, opts),
@@ -336,3 +347,63 @@ def _rule_ca112(out: _Collector) -> None:
                 ),
             )
         )
+
+
+def _dockerfile_of(context: str, file: str, workdir: str | None) -> str | None:
+    """The Dockerfile a build reads, relative to the root: ``file`` (relative to the working
+    directory, like docker's ``-f``) or ``<context>/Dockerfile``; None when it cannot be told."""
+    if workdir is None or _is_expr(context) or _is_expr(file) or "$" in context + file:
+        return None
+    if "://" in context or context.startswith("git@") or context == "-":
+        return None
+    if file:
+        return normalize(file, workdir)
+    base = normalize(context or ".", workdir)
+    if base is None:
+        return None
+    return posixpath.join(base, "Dockerfile") if base else "Dockerfile"
+
+
+def _record_builds(out: _Collector, unit: Unit) -> None:
+    """An ImageBuild for each image build step of a job (docker/build-push-action, ``docker
+    build``/``docker buildx build`` in ``run:``), with the job's runs per pipeline."""
+    if unit.job is None:
+        return
+    for eff in unit.steps:
+        step = eff.step
+        spec = step.spec
+        where = unit.at(step)
+        if (
+            spec is not None
+            and spec.kind in ("docker-build", "remote-builder")
+            and (step.uses is not None and step.uses.name.endswith("build-push-action"))
+        ):
+            context = step.inputs.get("context", "").strip()
+            # Without `context`, build-push-action builds the Git context: the repository root.
+            dockerfile = _dockerfile_of(context or ".", step.inputs.get("file", "").strip(), "")
+            out.index.builds.append(
+                ImageBuild(_loc(step, step.line), PLATFORM, where, dockerfile, unit.runs)
+            )
+        elif step.run is not None:
+            workdir = (
+                (None if _is_expr(step.working_directory) else normalize(step.working_directory))
+                if step.working_directory
+                else eff.workdir
+            )
+            for command in step.commands():
+                if command.program != "docker":
+                    continue
+                opts = _docker_build(command.argv)
+                if opts is None:
+                    continue
+                context = opts["context"][-1] if opts["context"] else "."
+                file = (opts.get("-f") or opts.get("--file") or [""])[-1]
+                out.index.builds.append(
+                    ImageBuild(
+                        _loc(step, command.line, _column(step.doc, command)),
+                        PLATFORM,
+                        where,
+                        _dockerfile_of(context, file, workdir),
+                        unit.runs,
+                    )
+                )
