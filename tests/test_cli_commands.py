@@ -86,7 +86,12 @@ def test_missing_path_is_a_one_line_error_with_exit_2(capsys: pytest.CaptureFixt
         (["--select", "CA9"], "unknown rule or prefix 'CA9'"),
         (["--ignore", "not-a-rule"], "unknown rule 'not-a-rule'"),
         (["--format", "xml"], "unknown format 'xml'"),
-        (["--fail-on", "fatal"], "`fail-on` must be one of"),
+        (["--fail-on", "fatal"], "invalid value for --fail-on: 'fatal' is not one of"),
+        (["--no-such-option"], "no such option: --no-such-option"),
+        (["--color", "sometimes"], "invalid value for --color"),
+        (["--fail-under", "120"], "invalid value for --fail-under"),
+        (["--format", "json", "--output-format", "sarif"], "give one output format"),
+        (["--statistics", "--format", "json"], "--statistics works with"),
     ],
 )
 def test_bad_options_exit_2_without_traceback(
@@ -96,6 +101,8 @@ def test_bad_options_exit_2_without_traceback(
     assert code == 2
     assert message in err
     assert "Traceback" not in err
+    # One style for every usage error: a single line, `cacheaudit: error: ...`.
+    assert err.count("\n") == 1 and err.startswith("cacheaudit: error: ")
 
 
 def test_fail_under_sets_exit_code(uncached: Path, capsys: pytest.CaptureFixture[str]) -> None:

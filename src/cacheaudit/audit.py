@@ -19,7 +19,7 @@ from cacheaudit.model import Analysis, Category, Finding, Location, Report
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import DEFAULT_RULE_IDS, RULES
 from cacheaudit.scoring import score
-from cacheaudit.suppress import load_baseline, suppress
+from cacheaudit.suppress import load_baseline, misplaced_markers, suppress
 
 KIND_CATEGORIES: dict[FileKind, Category] = {
     FileKind.WORKFLOW: Category.CI,
@@ -197,6 +197,9 @@ def audit(config: Config) -> Report:
     except Exception as exc:
         raw.append(_internal_error(".", "cross-file", exc))
     raw.extend(config.notices)
+    raw.extend(
+        n for f in ctx.files_of(FileKind.DOCKERFILE) for n in misplaced_markers(f.path, f.text)
+    )
     raw.extend(found.notices)
     raw.extend(ctx.notices)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -118,20 +119,44 @@ def search_boundary(start: Path, cwd: Path) -> Path:
     return cwd if start.is_relative_to(cwd) else start
 
 
+_TOOL_TABLE = re.compile(r"^\s*\[\s*tool\s*\.\s*[\"']?cacheaudit\b", re.M)
+
+
 def _load_found(boundary: Path, path: Path, notices: list[Finding]) -> dict[str, Any] | None:
     """A config file found by discovery: read with discovery's safety checks (bounded size, never
-    through a symlink out of the repository). A file that exists but cannot be read or parsed is
-    an error (exit 2): silently dropping a `fail-under` would pass a run that should fail. A
+    through a symlink out of the repository). A config file that exists but cannot be read or
+    parsed is an error (exit 2): silently dropping a `fail-under` would pass a run that should
+    fail. A ``pyproject.toml`` is a config file only when it has a ``[tool.cacheaudit]`` table:
+    a broken one without it is the project's problem (a CA001 notice), not a config error. A
     symlink leading outside the repository is not read, and says so in a CA002 notice."""
     rel = path.relative_to(boundary).as_posix()
     text = read_source(boundary, rel, DEFAULT_MAX_FILE_BYTES)
+    ours = path.name == CONFIG_FILE
     if isinstance(text, Finding):
         if "outside" in text.message:
             notices.append(text)
             return None
+        if not ours and not _mentions_table(path):
+            return None
         reason = text.message.removeprefix(f"skipped {rel}: ")
         raise UsageError(f"cannot read config file {path}: {reason}")
+    if not ours and not _TOOL_TABLE.search(text):
+        try:
+            return _parse_toml(text, path)
+        except UsageError:
+            return None
     return _parse_toml(text, path)
+
+
+def _mentions_table(path: Path) -> bool:
+    """Whether an unreadable or undecodable pyproject.toml may hold our table (when its bytes
+    cannot be read at all, assume it may: the safe answer is to stop, not to ignore it)."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(DEFAULT_MAX_FILE_BYTES)
+    except OSError:
+        return True
+    return _TOOL_TABLE.search(data.decode("utf-8", errors="replace")) is not None
 
 
 def find_config_file(

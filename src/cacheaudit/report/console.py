@@ -80,7 +80,7 @@ def _score_panel(report: Report, ascii_only: bool) -> Panel:
     footer = Text()
     if installs:
         cached = sum(1 for i in installs if i.cached)
-        footer = Text(f"\n{cached} of {plural(len(installs), 'install site')} cached", style="dim")
+        footer = Text(f"\n{cached} of {len(installs)} install sites cached", style="dim")
     title = f"cache hygiene {score.overall}/100  grade {score.grade}"
     return Panel(
         Group(table, footer),
