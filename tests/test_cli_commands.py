@@ -271,7 +271,10 @@ def test_an_output_encoding_without_box_characters_never_crashes(
             r"cacheaudit: 1 finding at warning or above \(--fail-on warning\)",
         ),
         (["--fail-under", "100", "-q"], r"cacheaudit: score \d+ is below --fail-under 100"),
-        (["--fail-on", "info", "-f", "json"], r"cacheaudit: 1 finding at info or above \(--fail-on info\)"),
+        (
+            ["--fail-on", "info", "-f", "json"],
+            r"cacheaudit: 1 finding at info or above \(--fail-on info\)",
+        ),
     ],
 )
 def test_exit_1_says_why_on_the_last_line_of_stderr(

@@ -42,11 +42,11 @@ def test_long_shell_lines_fold_with_a_continuation_and_keep_every_word(
     text = ANSI.sub("", console.render(run_audit(APT), color=color, width=width))
     assert KEEP_LINE in _joined(text)
     for line in text.splitlines():
-        if line.startswith("      RUN") or line.startswith("          "):
-            # Code lines are folded to the width wherever a split outside quotes exists; what
-            # is longer is one word that cannot be split (a quoted string), left to overflow.
-            if len(line) > width:
-                assert len(shlex.split(line.strip().removesuffix(" \\"))) == 1, line
+        code = line.startswith(("      RUN", "          "))
+        # Code lines are folded to the width wherever a split outside quotes exists; what is
+        # longer is one word that cannot be split (a quoted string), left to overflow.
+        if code and len(line) > width:
+            assert len(shlex.split(line.strip().removesuffix(" \\"))) == 1, line
 
 
 def test_fold_never_splits_inside_quotes_and_round_trips() -> None:
@@ -58,9 +58,13 @@ def test_fold_never_splits_inside_quotes_and_round_trips() -> None:
 
 
 def test_yaml_and_heredocs_are_never_folded() -> None:
-    yaml = "      - run: pip install --upgrade pip setuptools wheel && pip install -r requirements.txt"
+    yaml = (
+        "      - run: pip install --upgrade pip setuptools wheel && pip install -r requirements.txt"
+    )
     assert fold_code(yaml, "yaml", 20) == yaml
-    heredoc = "RUN <<EOF\npip install --upgrade pip setuptools wheel && pip install -r reqs.txt\nEOF"
+    heredoc = (
+        "RUN <<EOF\npip install --upgrade pip setuptools wheel && pip install -r reqs.txt\nEOF"
+    )
     assert fold_code(heredoc, "dockerfile", 20) == heredoc
 
 
