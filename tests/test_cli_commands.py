@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -86,7 +87,12 @@ def test_missing_path_is_a_one_line_error_with_exit_2(capsys: pytest.CaptureFixt
         (["--select", "CA9"], "unknown rule or prefix 'CA9'"),
         (["--ignore", "not-a-rule"], "unknown rule 'not-a-rule'"),
         (["--format", "xml"], "unknown format 'xml'"),
-        (["--fail-on", "fatal"], "`fail-on` must be one of"),
+        (["--fail-on", "fatal"], "invalid value for --fail-on: 'fatal' is not one of"),
+        (["--no-such-option"], "no such option: --no-such-option"),
+        (["--color", "sometimes"], "invalid value for --color"),
+        (["--fail-under", "120"], "invalid value for --fail-under"),
+        (["--format", "json", "--output-format", "sarif"], "give one output format"),
+        (["--statistics", "--format", "json"], "--statistics works with"),
     ],
 )
 def test_bad_options_exit_2_without_traceback(
@@ -96,6 +102,8 @@ def test_bad_options_exit_2_without_traceback(
     assert code == 2
     assert message in err
     assert "Traceback" not in err
+    # One style for every usage error: a single line, `cacheaudit: error: ...`.
+    assert err.count("\n") == 1 and err.startswith("cacheaudit: error: ")
 
 
 def test_fail_under_sets_exit_code(uncached: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -224,3 +232,185 @@ def test_python_dash_m_and_plain_output_when_piped(uncached: Path) -> None:
     assert "\x1b[" not in result.stdout  # not a TTY: no colour codes
     assert "cache hygiene" in result.stdout
     assert ".github/workflows/ci.yml" in result.stdout
+
+
+def _cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    environ.pop("COLUMNS", None)
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "cacheaudit", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        encoding=env.get("PYTHONIOENCODING", "utf-8"),
+        errors="strict",
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["console", "markdown", "concise"])
+@pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+def test_an_output_encoding_without_box_characters_never_crashes(
+    uncached: Path, fmt: str, encoding: str
+) -> None:
+    result = _cli([".", "-f", fmt], uncached, PYTHONIOENCODING=encoding)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "CA101" in result.stdout
+    if fmt == "console":
+        assert "+--" in result.stdout  # ASCII box, not replacement characters
+        assert "?" * 5 not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--fail-under", "100"], r"cacheaudit: score \d+ is below --fail-under 100"),
+        (
+            ["--fail-on", "warning"],
+            r"cacheaudit: 1 finding at warning or above \(--fail-on warning\)",
+        ),
+        (["--fail-under", "100", "-q"], r"cacheaudit: score \d+ is below --fail-under 100"),
+        (
+            ["--fail-on", "info", "-f", "json"],
+            r"cacheaudit: 1 finding at info or above \(--fail-on info\)",
+        ),
+    ],
+)
+def test_exit_1_says_why_on_the_last_line_of_stderr(
+    uncached: Path, args: list[str], reason: str
+) -> None:
+    result = _cli([".", *args], uncached)
+    assert result.returncode == 1
+    assert re.fullmatch(reason + r".*", result.stderr.rstrip().splitlines()[-1])
+
+
+def test_exit_reason_names_the_config_file(make_repo: Repo) -> None:
+    root = make_repo(
+        {
+            ".github/workflows/ci.yml": UNCACHED_WORKFLOW,
+            "requirements.txt": "requests==2.32.3\n",
+            ".cacheaudit.toml": 'fail-on = "warning"\n',
+        }
+    )
+    result = _cli(["."], root)
+    assert result.returncode == 1
+    assert result.stderr.rstrip().splitlines()[-1].endswith("(fail-on warning in .cacheaudit.toml)")
+
+
+def test_exit_0_prints_nothing_on_stderr(uncached: Path) -> None:
+    result = _cli([".", "--fail-under", "0"], uncached)
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "colored"),
+    [
+        ([], {}, False),  # piped
+        (["--color", "always"], {}, True),
+        (["--color", "always"], {"NO_COLOR": "1"}, True),  # the flag wins
+        ([], {"FORCE_COLOR": "1"}, True),  # CI logs render ANSI
+        ([], {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+        (["--color", "never"], {"FORCE_COLOR": "1"}, False),
+        (["--no-color"], {"FORCE_COLOR": "1"}, False),
+    ],
+)
+def test_color_choice(uncached: Path, args: list[str], env: dict[str, str], colored: bool) -> None:
+    result = _cli([".", *args], uncached, **env)
+    assert result.returncode == 0, result.stderr
+    assert ("\x1b[" in result.stdout) is colored
+
+
+@pytest.mark.parametrize("columns", [60, 200])
+def test_columns_sets_the_width(uncached: Path, columns: int) -> None:
+    result = _cli([".", "--color", "always"], uncached, COLUMNS=str(columns))
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stdout)
+    widths = [len(line) for line in plain.splitlines()]
+    prose = [line for line in plain.splitlines() if line.startswith("  = why")]
+    assert prose and all(len(line) <= columns for line in prose)
+    if columns == 200:
+        assert max(widths) > 100  # prose uses the room it has
+
+
+def test_paths_are_relative_to_the_current_directory(uncached: Path) -> None:
+    result = _cli([uncached.name, "-f", "concise"], uncached.parent)
+    first = result.stdout.splitlines()[0]
+    assert first.startswith(f"{uncached.name}/.github/workflows/ci.yml:17:")
+    assert (uncached.parent / first.split(":")[0]).is_file()
+
+
+def test_help_shows_the_audit_options(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0
+    for option in ("--fail-under SCORE", "--fail-on <error|warning|info>", "--select RULES",
+                   "--exclude GLOB", "--color <auto|always|never>", "--output-format FORMAT[=FILE]",
+                   "--statistics", "--show-settings", "--write-baseline FILE",
+                   "--no-respect-gitignore", "-V, --version"):  # fmt: skip
+        assert option in out, option
+    assert "'cacheaudit explain RULE'" in " ".join(out.split())  # the subcommands are named
+
+
+def test_short_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["-V"], capsys)
+    assert (code, out.strip()) == (0, f"cacheaudit {__version__}")
+
+
+def test_output_format_concise_and_statistics(
+    uncached: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run([str(uncached), "--output-format", "concise"], capsys)
+    assert code == 0
+    assert re.search(r"ci\.yml:17:\d+: CA101 \[warning\] ", out)
+    code, out, _ = run([str(uncached), "--statistics"], capsys)
+    assert code == 0
+    assert re.search(r"^1\s+CA101\s+\[warning\]\s+gha-install-without-cache$", out, re.M)
+
+
+def test_write_baseline_then_use_it(uncached: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = uncached / "baseline.json"
+    code, out, err = run([str(uncached), "--write-baseline", str(target)], capsys)
+    assert code == 0 and out == ""
+    assert "wrote a baseline of" in err
+    data = json.loads(target.read_text(encoding="utf-8"))
+    jsonschema.validate(data, SCHEMA)
+    assert data["findings"]
+    code, out, _ = run(
+        [str(uncached), "--baseline", str(target), "--fail-on", "info", "-f", "json"], capsys
+    )
+    assert code == 0
+    assert json.loads(out)["findings"] == []
+    # Rewriting it with the baseline in force keeps the accepted findings.
+    again = uncached / "again.json"
+    run([str(uncached), "--baseline", str(target), "--write-baseline", str(again)], capsys)
+    assert len(json.loads(again.read_text("utf-8"))["findings"]) == len(data["findings"])
+
+
+def test_json_that_is_not_a_report_is_refused_as_baseline(
+    uncached: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bogus = uncached / "package.json"
+    bogus.write_text('{"name": "x", "findings": []}\n')
+    code, out, err = run([str(uncached), "--baseline", str(bogus)], capsys)
+    assert code == 2 and out == ""
+    assert "is not a cacheaudit JSON report" in err
+
+
+def test_show_settings_names_the_config_file(
+    make_repo: Repo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_repo(
+        {
+            "pyproject.toml": '[tool.cacheaudit]\nfail-under = 70\nexclude = ["legacy/**"]\n',
+            "frontend/Dockerfile": "FROM node:20\n",
+        }
+    )
+    (root / ".git").mkdir()
+    monkeypatch.chdir(root / "frontend")
+    code, out, _ = run(["--show-settings"], capsys)
+    assert code == 0
+    assert re.search(r"^config file\s+\.\./pyproject\.toml \[tool\.cacheaudit\]$", out, re.M)
+    assert re.search(r"^fail-under\s+70$", out, re.M)

@@ -10,6 +10,8 @@ import pytest
 
 from cacheaudit.discovery import FileKind, classify, discover
 
+DOCKER = "FROM python:3.12-slim\nRUN pip install requests\n"
+
 
 @pytest.mark.parametrize(
     ("path", "kind"),
@@ -162,3 +164,88 @@ def test_walk_is_deterministic(make_repo: Callable[[dict[str, str]], Path]) -> N
     first = discover(root)
     second = discover(root)
     assert [f.path for f in first.files] == sorted(files) == [f.path for f in second.files]
+
+
+def test_gitignore_root_nested_negation_and_parents(tmp_path: Path) -> None:
+    files = {
+        ".gitignore": "build/\n*.tmp.txt\n/generated/\n!keep.tmp.txt\n",
+        "build/Dockerfile": DOCKER,
+        "sub/build/Dockerfile": DOCKER,  # `build/` has no inner slash: any depth
+        "generated/requirements.txt": "x==1\n",
+        "sub/generated/requirements.txt": "x==1\n",  # `/generated/` is anchored at the root
+        "a.tmp.txt": "",
+        "keep.tmp.txt": "",
+        "services/.gitignore": "*.Dockerfile\n!prod.Dockerfile\n",
+        "services/dev.Dockerfile": DOCKER,
+        "services/prod.Dockerfile": DOCKER,
+        "Dockerfile": DOCKER,
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    found = discover(tmp_path)
+    assert {f.path for f in found.files} == {
+        "Dockerfile",
+        "services/prod.Dockerfile",
+        "sub/generated/requirements.txt",
+    }
+    assert "keep.tmp.txt" in found.paths and "a.tmp.txt" not in found.paths
+    assert "build/Dockerfile" not in found.paths  # ignored files are not in the checkout
+    everything = discover(tmp_path, respect_gitignore=False)
+    assert {"build/Dockerfile", "services/dev.Dockerfile"} <= {f.path for f in everything.files}
+    # Auditing services/ alone still honours the root's rules and its own.
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "services" / "build").mkdir()
+    (tmp_path / "services" / "build" / "Dockerfile").write_text(DOCKER)
+    sub = discover(tmp_path / "services", repository=tmp_path)
+    assert {f.path for f in sub.files} == {"prod.Dockerfile"}
+
+
+def test_git_info_exclude_is_honoured(tmp_path: Path) -> None:
+    (tmp_path / ".git" / "info").mkdir(parents=True)
+    (tmp_path / ".git" / "info" / "exclude").write_text("scratch/\n")
+    (tmp_path / "scratch").mkdir()
+    (tmp_path / "scratch" / "Dockerfile").write_text(DOCKER)
+    assert discover(tmp_path, repository=tmp_path).files == []
+
+
+def test_excluded_files_exist_but_are_not_audited(tmp_path: Path) -> None:
+    (tmp_path / "requirements-dev.txt").write_text("pytest==8.0.0\n")
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "requirements.txt").write_text("x==1\n")
+    found = discover(tmp_path, exclude=["requirements-dev.txt", "vendor/**"])
+    assert found.files == []
+    assert {"requirements-dev.txt", "vendor/requirements.txt"} <= found.paths
+    assert found.excluded == {"requirements-dev.txt", "vendor/requirements.txt"}
+
+
+EXCLUDED_INPUT_WORKFLOW = """\
+name: CI
+on: [push]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.12"
+          cache: pip
+          cache-dependency-path: requirements-dev.txt
+      - run: pip install -r requirements-dev.txt
+"""
+
+
+def test_excluding_an_install_input_is_not_a_missing_file(tmp_path: Path) -> None:
+    from tests.conftest import run_audit
+
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text(EXCLUDED_INPUT_WORKFLOW)
+    (tmp_path / "requirements-dev.txt").write_text("requests==2.32.3\n")
+    report = run_audit(tmp_path, exclude=["requirements-dev.txt"])
+    assert [(f.rule_id, f.message) for f in report.findings] == []
+    assert "requirements-dev.txt" not in report.files_audited
+    # Really missing is still an error.
+    (tmp_path / "requirements-dev.txt").unlink()
+    missing = run_audit(tmp_path, exclude=["requirements-dev.txt"])
+    assert {"CA504"} <= {f.rule_id for f in missing.findings}

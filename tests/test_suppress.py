@@ -80,7 +80,8 @@ def test_baseline_from_a_json_report(tmp_path: Path) -> None:
     moved = finding("CA101", "ci.yml", 30, "job test / step 2")  # same identity, new line
     new = finding("CA101", "ci.yml", 40, "job lint / step 1")
     baseline = tmp_path / "baseline.json"
-    baseline.write_text(json.dumps({"findings": [{"fingerprint": old.fingerprint}]}))
+    report = {"tool": {"name": "cacheaudit"}, "findings": [{"fingerprint": old.fingerprint}]}
+    baseline.write_text(json.dumps(report))
     kept, dropped = suppress([moved, new], lambda _: "", baseline=load_baseline(baseline))
     assert kept == [new]
     assert [s.reason for s in dropped] == ["baseline"]
@@ -93,3 +94,19 @@ def test_bad_baseline_is_a_usage_error(tmp_path: Path) -> None:
         load_baseline(bad)
     with pytest.raises(UsageError, match="cannot read baseline"):
         load_baseline(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '["0123abcd"]',  # a bare list: not a report
+        '{"findings": []}',  # no tool: some other JSON
+        '{"tool": {"name": "zizmor"}, "findings": []}',
+        '{"tool": {"name": "cacheaudit"}, "findings": {}}',
+    ],
+)
+def test_json_that_is_not_a_cacheaudit_report_is_refused(tmp_path: Path, text: str) -> None:
+    bad = tmp_path / "b.json"
+    bad.write_text(text)
+    with pytest.raises(UsageError, match="not a cacheaudit JSON report"):
+        load_baseline(bad)

@@ -19,7 +19,7 @@ from cacheaudit.model import Analysis, Category, Finding, Location, Report
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import DEFAULT_RULE_IDS, RULES
 from cacheaudit.scoring import score
-from cacheaudit.suppress import load_baseline, suppress
+from cacheaudit.suppress import load_baseline, misplaced_markers, suppress
 
 KIND_CATEGORIES: dict[FileKind, Category] = {
     FileKind.WORKFLOW: Category.CI,
@@ -181,7 +181,13 @@ def _analyze_files(ctx: RepoContext) -> Analysis:
 
 def audit(config: Config) -> Report:
     """Run every stage for ``config`` and return the Report (exit code not yet decided)."""
-    found = discover(config.root, exclude=config.exclude, max_bytes=config.max_file_bytes)
+    found = discover(
+        config.root,
+        exclude=config.exclude,
+        max_bytes=config.max_file_bytes,
+        respect_gitignore=config.respect_gitignore,
+        repository=config.repository,
+    )
     ctx = RepoContext.from_discovery(config.root, found, config.max_file_bytes)
     analysis = _analyze_files(ctx)
     raw, installs = analysis.findings, analysis.installs
@@ -191,10 +197,18 @@ def audit(config: Config) -> Report:
     except Exception as exc:
         raw.append(_internal_error(".", "cross-file", exc))
     raw.extend(config.notices)
+    raw.extend(
+        n for f in ctx.files_of(FileKind.DOCKERFILE) for n in misplaced_markers(f.path, f.text)
+    )
     raw.extend(found.notices)
     raw.extend(ctx.notices)
 
-    in_scope = _dedupe(f for f in raw if _in_targets(f.location.path, config.targets))
+    # Excluded files exist (rules see them) but nothing in them is reported.
+    in_scope = _dedupe(
+        f
+        for f in raw
+        if _in_targets(f.location.path, config.targets) and f.location.path not in found.excluded
+    )
     notices = sorted((f for f in in_scope if f.category is Category.NOTICE), key=_key)
     results = [
         _with_severity(f, config)
@@ -242,6 +256,7 @@ def audit(config: Config) -> Report:
             )
         ),
         files_audited=audited,
+        config_file=str(config.config_file) if config.config_file else None,
     )
 
 
@@ -271,13 +286,36 @@ def _with_severity(finding: Finding, config: Config) -> Finding:
 def exit_code(report: Report, config: Config) -> int:
     """0 when the run meets the threshold, 1 when it falls below ``fail-under``, has a finding
     at or above ``fail-on``, or (``strict``) left a file unaudited."""
+    return 1 if exit_reasons(report, config) else 0
+
+
+def exit_reasons(report: Report, config: Config) -> list[str]:
+    """Why the run exits 1, one phrase per reason (empty: it exits 0); the CLI prints them."""
+    reasons = []
     overall = report.score.overall
-    if config.strict and any(n.rule_id == "CA001" for n in report.notices):
-        return 1
     if config.fail_under is not None and overall is not None and overall < config.fail_under:
-        return 1
-    if config.fail_on is not None and any(
-        f.severity.rank >= config.fail_on.rank for f in report.findings
-    ):
-        return 1
-    return 0
+        reasons.append(
+            f"score {overall} is below {_setting('fail-under', config.fail_under_from)} "
+            f"{config.fail_under:g}" + _origin(config.fail_under_from)
+        )
+    if config.fail_on is not None:
+        level = config.fail_on.value
+        count = sum(1 for f in report.findings if f.severity.rank >= config.fail_on.rank)
+        if count:
+            noun = "finding" if count == 1 else "findings"
+            what = f"{level} {noun}" if level == "error" else f"{noun} at {level} or above"
+            where = _setting("fail-on", config.fail_on_from)
+            reasons.append(f"{count} {what} ({where} {level}{_origin(config.fail_on_from)})")
+    unparsed = sum(1 for n in report.notices if n.rule_id == "CA001")
+    if config.strict and unparsed:
+        files = "file" if unparsed == 1 else "files"
+        reasons.append(f"{unparsed} {files} could not be audited (CA001 notices, --strict)")
+    return reasons
+
+
+def _setting(name: str, origin: str) -> str:
+    return f"--{name}" if not origin else name
+
+
+def _origin(origin: str) -> str:
+    return f" in {origin}" if origin else ""

@@ -3,6 +3,12 @@
 Symlinks are never followed out of the root; directory symlinks are never followed at all (their
 targets inside the root are walked anyway, so loops cannot occur). Oversized, binary, unreadable
 and undecodable files become CA002 notices.
+
+``.gitignore`` files (the root's, nested ones, those of parent directories up to the repository
+root, and ``.git/info/exclude``) are honoured like git does: ignored paths are not in the
+repository a CI job checks out, so they are neither audited nor counted as existing. Paths the
+user excludes are different: they exist (a workflow may install from them), they are only not
+audited or reported.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import enum
 import fnmatch
 import os
 import posixpath
+import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +25,7 @@ from pathlib import Path
 
 from cacheaudit.model import Finding
 from cacheaudit.notices import skipped
-from cacheaudit.paths import matches_or_under
+from cacheaudit.paths import glob_regex, matches_or_under
 
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_PATHS = 500_000
@@ -139,9 +146,127 @@ class Discovery:
 
     files: list[SourceFile] = field(default_factory=list)
     paths: set[str] = field(default_factory=set)
-    """Every regular file in the tree (not only audited ones), for globs and existence checks."""
+    """Every regular file in the tree (not only audited ones, and excluded ones too), for globs
+    and existence checks; git-ignored files are not in it."""
+    excluded: set[str] = field(default_factory=set)
+    """Files that exist but match an ``exclude`` pattern: never audited or reported."""
     notices: list[Finding] = field(default_factory=list)
     truncated: bool = False
+
+
+@dataclass(frozen=True)
+class _IgnoreRule:
+    regex: re.Pattern[str]
+    negated: bool
+    dir_only: bool
+
+
+@dataclass
+class GitIgnore:
+    """The ``.gitignore`` rules that apply below one directory, git's semantics: a pattern
+    without a slash (other than a trailing one) matches a name at any depth below its file's
+    directory, otherwise it is anchored there; ``!`` re-includes; a trailing ``/`` matches
+    directories only; the last matching rule wins, deeper files after shallower ones. A path
+    inside an ignored directory is never re-included (the walk never enters it)."""
+
+    layers: list[tuple[str, list[_IgnoreRule]]] = field(default_factory=list)
+    """(directory relative to the walk's root, its rules), shallowest first."""
+
+    def with_file(self, directory: str, text: str) -> GitIgnore:
+        rules = [rule for line in text.splitlines() if (rule := _ignore_rule(line)) is not None]
+        if not rules:
+            return self
+        return GitIgnore([*self.layers, (directory, rules)])
+
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        verdict = False
+        for directory, rules in self.layers:
+            if directory:
+                if not path.startswith(directory + "/"):
+                    continue
+                relative = path[len(directory) + 1 :]
+            else:
+                relative = path
+            for rule in rules:
+                if rule.dir_only and not is_dir:
+                    continue
+                if rule.regex.match(relative):
+                    verdict = not rule.negated
+        return verdict
+
+
+def _ignore_rule(line: str) -> _IgnoreRule | None:
+    line = line.rstrip("\n\r")
+    if not line.strip() or line.startswith("#"):
+        return None
+    # Trailing spaces are ignored unless escaped with a backslash.
+    while line.endswith(" ") and not line.endswith("\\ "):
+        line = line[:-1]
+    negated = line.startswith("!")
+    if negated:
+        line = line[1:]
+    if line.startswith(("\\#", "\\!")):
+        line = line[1:]
+    dir_only = line.endswith("/")
+    body = line.rstrip("/")
+    if not body:
+        return None
+    anchored = "/" in body
+    pattern = "/" + body.lstrip("/") if anchored else body
+    return _IgnoreRule(glob_regex(pattern), negated, dir_only)
+
+
+def _read_small(path: Path) -> str:
+    """A .gitignore-like file's text; empty when it cannot be read safely (never an error: a
+    missing ignore file ignores nothing)."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 1024 * 1024:
+            return ""
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def parent_ignores(root: Path, repository: Path | None) -> GitIgnore:
+    """Rules of ``.git/info/exclude`` and of the ``.gitignore`` files between the repository
+    root and ``root`` (``root``'s own is read by the walk), as they apply below ``root``."""
+    ignore = GitIgnore()
+    if repository is None:
+        return ignore
+    root, repository = root.resolve(), repository.resolve()
+    if not root.is_relative_to(repository):
+        return ignore
+    prefix = root.relative_to(repository).as_posix()
+    prefix = "" if prefix == "." else prefix
+    texts = [("", _read_small(repository / ".git" / "info" / "exclude"))]
+    parts = prefix.split("/") if prefix else []
+    texts += [("/".join(parts[:i]), _read_small(repository.joinpath(*parts[:i], ".gitignore")))
+              for i in range(len(parts))]  # fmt: skip
+    # Rules written above the root see paths as `prefix/path`: a wrapper rewrites them.
+    for directory, text in texts:
+        rules = [rule for line in text.splitlines() if (rule := _ignore_rule(line)) is not None]
+        if rules:
+            ignore.layers.append((directory, rules))
+    return _Rebased(ignore.layers, prefix) if prefix else ignore
+
+
+@dataclass
+class _Rebased(GitIgnore):
+    """Rules from above the walk's root: paths are seen from the repository root."""
+
+    prefix: str = ""
+
+    def with_file(self, directory: str, text: str) -> GitIgnore:
+        rules = [rule for line in text.splitlines() if (rule := _ignore_rule(line)) is not None]
+        if not rules:
+            return self
+        return _Rebased([*self.layers, (self._full(directory), rules)], self.prefix)
+
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        return super().ignored(self._full(path), is_dir)
+
+    def _full(self, path: str) -> str:
+        return f"{self.prefix}/{path}" if path else self.prefix
 
 
 def read_source(root: Path, path: str, max_bytes: int) -> str | Finding:
@@ -175,44 +300,58 @@ def read_source(root: Path, path: str, max_bytes: int) -> str | Finding:
 
 
 def discover(
-    root: Path, *, exclude: Iterable[str] = (), max_bytes: int = DEFAULT_MAX_FILE_BYTES
+    root: Path,
+    *,
+    exclude: Iterable[str] = (),
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    respect_gitignore: bool = True,
+    repository: Path | None = None,
 ) -> Discovery:
-    """Walk ``root`` once; never follow directory symlinks, never leave the root."""
+    """Walk ``root`` once; never follow directory symlinks, never leave the root. ``repository``
+    (the enclosing git repository's root) supplies the ``.gitignore`` files above ``root``."""
     found = Discovery()
     patterns = tuple(exclude)
     root = root.resolve()
-    stack = [""]
+    base = parent_ignores(root, repository) if respect_gitignore else GitIgnore()
+    # (directory, whether it is excluded, the ignore rules that apply in it)
+    stack: list[tuple[str, bool, GitIgnore]] = [("", False, base)]
     while stack:
-        rel_dir = stack.pop()
+        rel_dir, dir_excluded, ignore = stack.pop()
         try:
             entries = sorted(os.scandir(root / rel_dir), key=lambda e: e.name)
         except OSError as exc:
             found.notices.append(skipped(rel_dir or ".", f"unreadable directory ({exc})"))
             continue
-        subdirs: list[str] = []
+        if respect_gitignore and any(e.name == ".gitignore" for e in entries):
+            ignore = ignore.with_file(rel_dir, _read_small(root / rel_dir / ".gitignore"))
+        subdirs: list[tuple[str, bool, GitIgnore]] = []
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if any(matches_or_under(p, rel) for p in patterns):
-                continue
             try:
                 is_link = entry.is_symlink()
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
+            if respect_gitignore and ignore.ignored(rel, is_dir):
+                continue
+            excluded = dir_excluded or any(matches_or_under(p, rel) for p in patterns)
             if is_dir:
                 if _walkable(entry.name, entry.path):
-                    subdirs.append(rel)
+                    subdirs.append((rel, excluded, ignore))
                 continue
             kind = classify(rel)
             problem = _link_problem(root, entry.path) if is_link else None
             if problem is not None:
-                if kind is not None:
+                if kind is not None and not excluded:
                     found.notices.append(skipped(rel, problem))
                 continue
             if len(found.paths) >= MAX_PATHS:
                 found.truncated = True
                 continue
             found.paths.add(rel)
+            if excluded:
+                found.excluded.add(rel)
+                continue
             if kind is None:
                 continue
             text = read_source(root, rel, max_bytes)

@@ -292,3 +292,5 @@ class Report:
     """Container image builds found in CI."""
     exit_code: int = 0
     """Set by the threshold check; carried so formats such as SARIF can record it."""
+    config_file: str | None = None
+    """The configuration file that applied (absolute path), None when none was found."""

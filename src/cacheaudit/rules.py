@@ -218,6 +218,44 @@ otherwise exclude it with `--exclude` or `exclude = [...]`, or raise `max-file-s
         example_language="toml",
     ),
     _rule(
+        "CA004",
+        "dockerfile-trailing-suppression",
+        Category.NOTICE,
+        Severity.INFO,
+        "A suppression comment at the end of a Dockerfile instruction: Docker reads it as "
+        "arguments, so it is not honoured.",
+        what_it_does="""
+Reports a `# cacheaudit: ignore[...]` marker written after an instruction in a Dockerfile
+(`COPY . .  # cacheaudit: ignore[CA303]`). In a Dockerfile only a comment on a line of its own
+suppresses, for the instruction below it. This is a notice: it is not scored.
+""",
+        why_bad="""
+Docker has no trailing comments: `#` starts a comment only at the beginning of a line. In
+`COPY . .  # cacheaudit: ignore[CA303]`, Docker reads `#`, `cacheaudit:` and `ignore[CA303]` as
+three more COPY sources and the build fails or copies the wrong files; in `ENV`, `ARG` or an
+exec-form `RUN` the words become part of the value.
+""",
+        example="""
+FROM python:3.12-slim
+COPY . .  # cacheaudit: ignore[CA303]
+RUN pip install -r requirements.txt
+""",
+        use_instead="""
+FROM python:3.12-slim
+# cacheaudit: ignore[CA303]
+COPY . .
+RUN pip install -r requirements.txt
+""",
+        fix="""
+Move the marker to a comment line of its own directly above the instruction.
+""",
+        references=[
+            "https://docs.docker.com/reference/dockerfile/#format",
+        ],
+        security=False,
+        example_language="dockerfile",
+    ),
+    _rule(
         "CA101",
         "gha-install-without-cache",
         Category.CI,

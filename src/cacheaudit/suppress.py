@@ -12,6 +12,10 @@ Other tools' reviewed decisions count too, in YAML files: zizmor's ``# zizmor:
 ignore[cache-poisoning]`` suppresses CA110 (the same audit) on any line of the workflow step it
 sits in, as zizmor accepts it anywhere in the step, or on the step just below an own-line
 comment. Such findings are suppressed with the comment itself as the reason.
+
+In a Dockerfile only an own-line comment counts: Docker has no trailing comments, and would read
+a trailing marker as more arguments of the instruction. A trailing marker there is not honoured,
+and ``misplaced_markers`` turns it into a CA004 notice.
 """
 
 from __future__ import annotations
@@ -61,7 +65,39 @@ def _rule_ids(listing: str | None) -> frozenset[str]:
     return frozenset(ids)
 
 
-def parse_directives(text: str) -> FileDirectives:
+def _own_line_only(path: str) -> bool:
+    """Files whose syntax has no trailing comments (Dockerfiles)."""
+    from cacheaudit.discovery import FileKind, classify
+
+    return classify(path) is FileKind.DOCKERFILE
+
+
+def misplaced_markers(path: str, text: str) -> list[Finding]:
+    """CA004 notices for markers written after an instruction in a Dockerfile."""
+    if "cacheaudit" not in text or not _own_line_only(path):
+        return []
+    from cacheaudit.model import Location
+
+    notices = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "cacheaudit" not in line or line.lstrip().startswith("#"):
+            continue
+        match = _DIRECTIVE.search(line)
+        if match is not None:
+            notices.append(
+                RULES["CA004"].finding(
+                    Location(path, number, match.start() + 1),
+                    f"`{match.group(0)}` at the end of an instruction is not honoured: Docker "
+                    "has no trailing comments and reads it as more arguments; put it on a "
+                    "comment line of its own above the instruction",
+                    subject=f"trailing-marker:{number}",
+                )
+            )
+    return notices
+
+
+def parse_directives(text: str, *, own_line_only: bool = False) -> FileDirectives:
+    """``own_line_only``: only markers on comment lines of their own count (Dockerfiles)."""
     by_line: dict[int, frozenset[str]] = {}
     file_wide: set[str] = set()
     external = _zizmor_directives(text) if "zizmor" in text else {}
@@ -70,13 +106,16 @@ def parse_directives(text: str) -> FileDirectives:
     for number, line in enumerate(text.splitlines(), start=1):
         if "cacheaudit" not in line:
             continue
+        own_line = line.lstrip().startswith("#")
+        if own_line_only and not own_line:
+            continue
         for match in _DIRECTIVE.finditer(line):
             ids = _rule_ids(match.group(2))
             if match.group(1).lower() == "ignore-file":
                 file_wide |= ids
             elif ids:
                 by_line[number] = by_line.get(number, frozenset()) | ids
-                if line.lstrip().startswith("#"):  # a comment line of its own: the next line
+                if own_line:  # a comment line of its own: the next line
                     by_line[number + 1] = by_line.get(number + 1, frozenset()) | ids
     return FileDirectives(by_line, frozenset(file_wide), external)
 
@@ -141,16 +180,23 @@ def _zizmor_directives(text: str) -> dict[int, tuple[frozenset[str], str]]:
 
 
 def load_baseline(path: Path) -> frozenset[str]:
-    """Fingerprints from a JSON report written by ``--format json`` (or a plain list)."""
+    """Fingerprints from a cacheaudit JSON report (``--write-baseline`` or ``--format json``);
+    any other JSON is refused rather than read as an empty baseline."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot read baseline {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise UsageError(f"baseline {path} is not JSON: {exc}") from None
-    entries = data.get("findings", []) if isinstance(data, dict) else data
-    if not isinstance(entries, list):
-        raise UsageError(f"baseline {path}: expected a JSON report or a list of findings")
+    tool = data.get("tool") if isinstance(data, dict) else None
+    entries = data.get("findings") if isinstance(data, dict) else None
+    if not (
+        isinstance(tool, dict) and tool.get("name") == "cacheaudit" and isinstance(entries, list)
+    ):
+        raise UsageError(
+            f"baseline {path} is not a cacheaudit JSON report; write one with "
+            f"`cacheaudit --write-baseline {path}`"
+        )
     prints = set()
     for entry in entries:
         if isinstance(entry, str):
@@ -175,7 +221,9 @@ def suppress(
     for finding in findings:
         path = finding.location.path
         if path not in directives:
-            directives[path] = parse_directives(text_of(path) or "")
+            directives[path] = parse_directives(
+                text_of(path) or "", own_line_only=_own_line_only(path)
+            )
         reason = _reason(finding, directives[path], ignore, per_path_ignores, baseline)
         if reason is None:
             kept.append(finding)

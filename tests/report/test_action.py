@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -57,20 +58,75 @@ def test_action_shape() -> None:
     assert all("description" in spec for spec in action["inputs"].values())
     assert {"score", "grade", "sarif-file"} <= set(action["outputs"])
     steps = action["runs"]["steps"]
-    uses = [s["uses"] for s in steps if "uses" in s]
-    assert uses == ["actions/setup-python@v5", "actions/cache@v4"]
+    uses = [s["uses"].split("@")[0] for s in steps if "uses" in s]
+    assert uses == ["actions/setup-python", "actions/cache"]
     for s in steps:
         if "run" in s:
             assert s["shell"] == "bash"
             # Inputs reach scripts through env only: no template injection into the shell.
             assert "${{" not in s["run"]
+            # Step outputs, not GITHUB_ENV (zizmor's github-env audit).
+            assert "GITHUB_ENV" not in s["run"]
     # cacheaudit runs exactly once and produces every output from that run.
-    runs_cacheaudit = [s for s in steps if '"$bin/cacheaudit"' in s.get("run", "")]
+    runs_cacheaudit = [s for s in steps if '"$python" -m cacheaudit' in s.get("run", "")]
     assert len(runs_cacheaudit) == 1
     script = runs_cacheaudit[0]["run"]
     for output in ("github=-", "markdown=$GITHUB_STEP_SUMMARY", "sarif=$SARIF_FILE"):
         assert output in script
     assert script.rstrip().endswith('exit "$status"')
+
+
+PINNED = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+$", re.M)
+
+
+def test_actions_are_pinned_by_commit_with_the_version_in_a_comment() -> None:
+    text = ACTION.read_text(encoding="utf-8")
+    uses = re.findall(r"^\s*(?:- )?uses: .*$", text, re.M)
+    assert uses and all(PINNED.match(line) for line in uses), uses
+
+
+def test_dependencies_install_from_the_hash_pinned_lock_file() -> None:
+    lock = (PROJECT / "requirements" / "action.txt").read_text(encoding="utf-8")
+    requirements = re.findall(
+        r"^([A-Za-z0-9._-]+)==[^ \\]+.*\\\n(?:\s+--hash=sha256:[0-9a-f]{64}.*\n)+", lock, re.M
+    )
+    entries = re.findall(r"^[A-Za-z0-9._-]+(?===)", lock, re.M)
+    assert entries and len(requirements) == len(entries)  # every entry pinned and hashed
+    pyproject = (PROJECT / "pyproject.toml").read_text(encoding="utf-8")
+    deps = re.search(r"^dependencies = \[(.*?)^\]", pyproject, re.M | re.S)
+    assert deps is not None
+    names = {
+        re.sub(r"[._]", "-", re.split(r"[<>=;\[ ]", line.strip().strip('",'))[0].lower())
+        for line in deps.group(1).splitlines()
+        if line.strip().startswith('"')
+    }
+    locked = {re.sub(r"[._]", "-", name.lower()) for name in entries}
+    assert names <= locked, names - locked
+    install = step(load_action(), "install")["run"]
+    assert "--require-hashes" in install and "requirements/action.txt" in install
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["action.yml", "readme-workflow"])
+def test_zizmor_finds_nothing(target: str, tmp_path: Path) -> None:
+    zizmor = shutil.which("zizmor") or str(Path(sys.executable).parent / "zizmor")
+    if not Path(zizmor).exists():
+        pytest.fail("zizmor is not installed (it is in the test extras)")
+    if target == "action.yml":
+        path = ACTION
+    else:
+        workflows = tmp_path / ".github" / "workflows"
+        workflows.mkdir(parents=True)
+        path = workflows / "cacheaudit.yml"
+        shutil.copy(PROJECT / "tests" / "report" / "ci_examples" / "github-workflow.yml", path)
+    proc = subprocess.run(
+        [zizmor, "--offline", "--no-progress", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings" in proc.stdout + proc.stderr
 
 
 def test_pip_cache_is_keyed_on_the_actions_own_dependencies() -> None:
@@ -144,7 +200,8 @@ def test_dependency_hash_step(tmp_path: Path) -> None:
     env = {**_github_env(tmp_path), "PYTHON": sys.executable}
     proc = _run_step(step(load_action(), "deps")["run"], env, tmp_path)
     assert proc.returncode == 0, proc.stderr
-    expected = hashlib.sha256((PROJECT / "pyproject.toml").read_bytes()).hexdigest()[:20]
+    lock = PROJECT / "requirements" / "action.txt"
+    expected = hashlib.sha256(lock.read_bytes()).hexdigest()[:20]
     assert _outputs(env["GITHUB_OUTPUT"]) == {"hash": expected}
 
 
@@ -160,12 +217,9 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def _audit_env(tmp_path: Path, **inputs: str) -> dict[str, str]:
-    bin_dir = Path(sys.executable).parent
-    if not (bin_dir / "cacheaudit").exists():
-        pytest.skip(f"no cacheaudit console script beside {sys.executable}")
     return {
         **_github_env(tmp_path),
-        "CACHEAUDIT_BIN": str(bin_dir),
+        "CACHEAUDIT_PYTHON": sys.executable,
         "AUDIT_PATH": ".",
         "FAIL_UNDER": "",
         "SARIF_FILE": "cacheaudit.sarif",
@@ -206,6 +260,12 @@ def test_audit_step_exits_by_the_threshold(workspace: Path, tmp_path: Path) -> N
     assert report["score"]["overall"] < 100  # the workspace installs with pip and no cache
     assert proc.returncode == report["exit_code"] == 1
     assert "score" in _outputs(env["GITHUB_OUTPUT"])  # outputs are written before failing
+    # The reason, from cacheaudit's last line on stderr, as an error on the workflow run.
+    overall = report["score"]["overall"]
+    assert f"::error title=cacheaudit::score {overall} is below --fail-under 100" in proc.stdout
+    assert proc.stderr.rstrip().splitlines()[-1] == (
+        f"cacheaudit: score {overall} is below --fail-under 100"
+    )
     assert "sarif-file" not in _outputs(env["GITHUB_OUTPUT"])
     assert not (workspace / "cacheaudit.sarif").exists()
     passing = _audit_env(tmp_path / "again", FAIL_UNDER="0")
@@ -216,8 +276,12 @@ def test_audit_step_exits_by_the_threshold(workspace: Path, tmp_path: Path) -> N
 def test_audit_step_rejects_badly_quoted_args(workspace: Path, tmp_path: Path) -> None:
     env = _audit_env(tmp_path, EXTRA_ARGS="--ignore 'CA113")
     proc = _run_step(step(load_action(), "audit")["run"], env, workspace)
-    assert proc.returncode != 0
-    assert "No closing quotation" in proc.stderr
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout.strip() == (
+        "::error title=cacheaudit::the args input cannot be split like a shell would: "
+        "No closing quotation"
+    )
 
 
 @pytest.mark.slow

@@ -44,6 +44,12 @@ def test_example_audits_clean(name: str, tmp_path: Path) -> None:
     target = tmp_path / place
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text((EXAMPLES / name).read_text(encoding="utf-8"), encoding="utf-8")
+    # What the examples use: the action and its lock file, copied to tools/cacheaudit.
+    tools = tmp_path / "tools" / "cacheaudit"
+    (tools / "requirements").mkdir(parents=True)
+    project = Path(__file__).parents[2]
+    for rel in ("action.yml", "requirements/action.txt"):
+        (tools / rel).write_text((project / rel).read_text(encoding="utf-8"), encoding="utf-8")
     report = run_audit(tmp_path)
     assert [(f.rule_id, f.message) for f in (*report.findings, *report.notices)] == []
 
@@ -56,6 +62,13 @@ def test_examples_use_every_ci_output() -> None:
     gitlab = (EXAMPLES / "gitlab-ci.yml").read_text(encoding="utf-8")
     assert "codequality: gl-code-quality-report.json" in gitlab
     assert "--output-format gitlab=gl-code-quality-report.json" in gitlab
+
+
+@pytest.mark.parametrize("name", sorted(PLACES))
+def test_examples_use_only_what_exists_today(name: str) -> None:
+    text = (EXAMPLES / name).read_text(encoding="utf-8")
+    assert "cacheaudit/cacheaudit@" not in text  # no published action yet
+    assert "pip install cacheaudit" not in text and "cacheaudit==" not in text  # nor PyPI
 
 
 @pytest.mark.parametrize("name", sorted(PLACES))

@@ -126,8 +126,8 @@ def test_primary_output_file_and_quiet_still_write_extras(
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("sarif", "--output-format wants FORMAT=FILE"),
-        ("sarif=", "--output-format wants FORMAT=FILE"),
+        ("sarif=", "--output-format wants FORMAT or FORMAT=FILE"),
+        ("sarif= ", "--output-format wants FORMAT or FORMAT=FILE"),
         ("xml=out.xml", "unknown format 'xml' in --output-format"),
     ],
 )

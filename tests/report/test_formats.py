@@ -19,8 +19,12 @@ from tests.report.conftest import SAMPLE_REPORTS, report_with_findings
 def test_every_format_has_a_renderer(name: str) -> None:
     module = renderer(name)
     signature = inspect.signature(module.render)
-    assert list(signature.parameters) == ["report", "color"]
-    assert signature.parameters["color"].kind is inspect.Parameter.KEYWORD_ONLY
+    params = list(signature.parameters.values())
+    assert [p.name for p in params[:2]] == ["report", "color"]
+    # Anything more (the console's width, ...) is keyword-only with a default.
+    for param in params[1:]:
+        assert param.kind is inspect.Parameter.KEYWORD_ONLY
+        assert param.default is not inspect.Parameter.empty
 
 
 @pytest.mark.parametrize("report_name", sorted(SAMPLE_REPORTS))
@@ -36,7 +40,8 @@ def test_every_format_renders_every_report_kind(
 
 
 def test_the_issue_formats_are_registered() -> None:
-    assert {"console", "json", "sarif", "github", "gitlab", "markdown", "badge"} <= set(FORMATS)
+    formats = {"console", "concise", "json", "sarif", "github", "gitlab", "markdown", "badge"}
+    assert formats <= set(FORMATS)
 
 
 def test_file_names_that_are_not_utf8_render_and_write_as_utf8(

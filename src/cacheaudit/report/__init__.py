@@ -11,6 +11,7 @@ from cacheaudit.model import Report
 
 FORMATS: dict[str, str] = {
     "console": "cacheaudit.report.console",
+    "concise": "cacheaudit.report.concise",
     "json": "cacheaudit.report.json",
     "sarif": "cacheaudit.report.sarif",
     "github": "cacheaudit.report.github",
@@ -58,3 +59,8 @@ def language_of(path: str) -> str:
     if lower.endswith(".toml"):
         return "toml"
     return "text"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``: counts in every human format read as English."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 
 from cacheaudit.model import Category, Finding, Report, Severity
-from cacheaudit.report import PROJECT_URL, language_of
+from cacheaudit.report import PROJECT_URL, language_of, plural
 from cacheaudit.rules import RULES
 
 MAX_CHARS = 60_000
@@ -112,7 +112,7 @@ def _header(report: Report) -> list[str]:
 
 def _counts(report: Report) -> str:
     counts = Counter(f.severity for f in report.findings)
-    parts = [f"{len(report.findings)} findings"]
+    parts = [plural(len(report.findings), "finding")]
     detail = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
     if detail:
         parts[0] += f" ({detail})"
@@ -124,7 +124,7 @@ def _counts(report: Report) -> str:
             + ", ".join(f"{reasons[r]} {r}" for r in ordered)
             + ")"
         )
-    parts.append(f"{len(report.files_audited)} files audited")
+    parts.append(f"{plural(len(report.files_audited), 'file')} audited")
     if report.installs:
         cached = sum(1 for site in report.installs if site.cached)
         parts.append(f"{cached} of {len(report.installs)} install sites cached")
@@ -158,13 +158,25 @@ def _fix_block(finding: Finding) -> list[str]:
 def _notices(report: Report) -> list[str]:
     if not report.notices:
         return []
-    lines = ["", f"<sub>{len(report.notices)} notices (not scored):</sub>", ""]
+    lines = ["", f"<sub>{plural(len(report.notices), 'notice')} (not scored):</sub>", ""]
     for notice in report.notices[:MAX_NOTICES]:
         where = _code(_where(notice), cell=False)
         lines.append(f"- {notice.rule_id} {where}: {_text(notice.message, cell=False)}")
     if len(report.notices) > MAX_NOTICES:
         lines.append(f"- …and {len(report.notices) - MAX_NOTICES} more.")
     return lines
+
+
+def _config_note(report: Report) -> str:
+    """`` · config `pyproject.toml [tool.cacheaudit]` ``, relative to the audited root."""
+    if not report.config_file:
+        return ""
+    import os
+
+    shown = os.path.relpath(report.config_file, report.root).replace(os.sep, "/")
+    if os.path.basename(report.config_file) == "pyproject.toml":
+        shown += " [tool.cacheaudit]"
+    return f" · config {_code(shown, cell=False)}"
 
 
 def _with_fix(report: Report) -> list[Finding]:
@@ -190,9 +202,10 @@ def _document(report: Report, rows: int, fixes: int) -> str:
     if not findings and report.score.overall is not None:
         lines += ["", "No findings. ✅"]
     lines += _notices(report)
+    config = _config_note(report)
     lines += [
         "",
-        f"<sub>[cacheaudit]({PROJECT_URL}) {report.version} · run `cacheaudit` locally "
+        f"<sub>[cacheaudit]({PROJECT_URL}) {report.version}{config} · run `cacheaudit` locally "
         "for the full report, or `cacheaudit explain RULE` for any rule.</sub>",
     ]
     return "\n".join(lines).rstrip() + "\n"
