@@ -230,7 +230,7 @@ def test_python_dash_m_and_plain_output_when_piped(uncached: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "\x1b[" not in result.stdout  # not a TTY: no colour codes
-    assert "cache hygiene" in result.stdout
+    assert "cache score" in result.stdout
     assert ".github/workflows/ci.yml" in result.stdout
 
 
@@ -279,6 +279,10 @@ def test_an_output_encoding_without_box_characters_never_crashes(
             ["--fail-on", "info", "-f", "json"],
             r"cacheaudit: 1 finding at info or above \(--fail-on info\)",
         ),
+        (
+            ["--fail-under-coverage", "50"],
+            r"cacheaudit: 0% of downloads served from cache is below --fail-under-coverage 50%",
+        ),
     ],
 )
 def test_exit_1_says_why_on_the_last_line_of_stderr(
@@ -300,6 +304,23 @@ def test_exit_reason_names_the_config_file(make_repo: Repo) -> None:
     result = _cli(["."], root)
     assert result.returncode == 1
     assert result.stderr.rstrip().splitlines()[-1].endswith("(fail-on warning in .cacheaudit.toml)")
+
+
+def test_fail_under_coverage_from_the_config_file(make_repo: Repo) -> None:
+    files = {
+        ".github/workflows/ci.yml": UNCACHED_WORKFLOW,
+        "requirements.txt": "requests==2.32.3\n",
+    }
+    failing = make_repo({**files, ".cacheaudit.toml": "fail-under-coverage = 1\n"})
+    result = _cli(["."], failing)
+    assert result.returncode == 1
+    assert (
+        result.stderr.rstrip()
+        .splitlines()[-1]
+        .endswith("below fail-under-coverage 1% in .cacheaudit.toml")
+    )
+    passing = make_repo({**files, ".github/workflows/ci.yml": CACHED_WORKFLOW})
+    assert _cli([".", "--fail-under-coverage", "100"], passing).returncode == 0
 
 
 def test_exit_0_prints_nothing_on_stderr(uncached: Path) -> None:

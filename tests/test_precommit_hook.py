@@ -143,7 +143,7 @@ def test_all_files_agrees_with_cacheaudit_dot(
     assert result.returncode == 0, result.stdout + result.stderr
     score = expected["score"]
     assert isinstance(score, dict)
-    assert f"cache hygiene {score['overall']}/100" in result.stdout
+    assert f"cache score {score['overall']}/100" in result.stdout
     findings = expected["findings"]
     assert isinstance(findings, list) and findings  # the include's uncached install is seen
     for finding in findings:
@@ -160,7 +160,7 @@ def test_a_change_to_an_include_or_requirements_dir_runs_the_hook(
     _git(root, "add", changed)
     result = _try_repo(root, precommit_home, all_files=False)
     assert "Skipped" not in result.stdout, result.stdout
-    assert "cache hygiene" in result.stdout
+    assert "cache score" in result.stdout
 
 
 def test_a_change_to_other_files_skips_the_hook(

@@ -18,7 +18,7 @@ from cacheaudit.errors import UsageError
 from cacheaudit.model import Analysis, Category, Finding, Location, Report
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import DEFAULT_RULE_IDS, RULES
-from cacheaudit.scoring import score
+from cacheaudit.scoring import percent, score
 from cacheaudit.suppress import load_baseline, misplaced_markers, suppress
 
 KIND_CATEGORIES: dict[FileKind, Category] = {
@@ -297,6 +297,14 @@ def exit_reasons(report: Report, config: Config) -> list[str]:
         reasons.append(
             f"score {overall} is below {_setting('fail-under', config.fail_under_from)} "
             f"{config.fail_under:g}" + _origin(config.fail_under_from)
+        )
+    coverage = report.score.coverage
+    threshold = config.fail_under_coverage
+    if threshold is not None and coverage is not None and 100 * coverage.ratio < threshold:
+        where = _setting("fail-under-coverage", config.fail_under_coverage_from)
+        reasons.append(
+            f"{percent(coverage.ratio)}% of downloads served from cache is below {where} "
+            f"{threshold:g}%" + _origin(config.fail_under_coverage_from)
         )
     if config.fail_on is not None:
         level = config.fail_on.value

@@ -183,6 +183,16 @@ def audit_command(
             metavar="SCORE",
         ),
     ] = None,
+    fail_under_coverage: Annotated[
+        float | None,
+        typer.Option(
+            help="Exit 1 when less than PCT percent of the package downloads per pipeline run "
+            "are served from cache.",
+            min=0,
+            max=100,
+            metavar="PCT",
+        ),
+    ] = None,
     fail_on: Annotated[
         SeverityChoice | None,
         typer.Option(
@@ -285,6 +295,7 @@ def audit_command(
         ignore=_split(ignore),
         exclude=_split(exclude),
         fail_under=fail_under,
+        fail_under_coverage=fail_under_coverage,
         fail_on=fail_on.value if fail_on else None,
         baseline=baseline,
         strict=strict,
@@ -435,6 +446,12 @@ def _settings_text(settings: Any, fmt: str, colored: bool) -> str:
             ", ".join(f"{r} = {s.value}" for r, s in sorted(settings.severity.items())) or "(none)",
         ),
         ("fail-under", "(none)" if settings.fail_under is None else f"{settings.fail_under:g}"),
+        (
+            "fail-under-coverage",
+            "(none)"
+            if settings.fail_under_coverage is None
+            else f"{settings.fail_under_coverage:g}",
+        ),
         ("fail-on", settings.fail_on.value if settings.fail_on else "(none)"),
         ("strict", str(settings.strict).lower()),
         ("baseline", str(settings.baseline) if settings.baseline else "(none)"),

@@ -30,6 +30,7 @@ KEYS = (
     "ignore",
     "exclude",
     "fail-under",
+    "fail-under-coverage",
     "fail-on",
     "severity",
     "per-path-ignores",
@@ -53,6 +54,8 @@ class Config:
     exclude: tuple[str, ...] = ()
     """Globs of paths not to walk."""
     fail_under: float | None = None
+    fail_under_coverage: float | None = None
+    """Exit 1 when the share of downloads served from cache (percent) is below this."""
     fail_on: Severity | None = None
     severity: Mapping[str, Severity] = field(default_factory=dict)
     """Per-rule severity overrides."""
@@ -75,6 +78,7 @@ class Config:
     """The enclosing git repository's root, whose ``.gitignore`` files above ``root`` apply."""
     fail_under_from: str = ""
     """The config file ``fail_under`` came from; empty when set on the command line."""
+    fail_under_coverage_from: str = ""
     fail_on_from: str = ""
 
 
@@ -239,9 +243,9 @@ def _severity(value: Any, key: str, where: str) -> Severity:
         raise UsageError(f"{where}: `{key}` must be one of {choices}, not {value!r}") from None
 
 
-def _fail_under(value: Any, where: str) -> float:
+def _fail_under(value: Any, where: str, key: str = "fail-under") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-        raise UsageError(f"{where}: `fail-under` must be a number from 0 to 100, not {value!r}")
+        raise UsageError(f"{where}: `{key}` must be a number from 0 to 100, not {value!r}")
     return float(value)
 
 
@@ -315,6 +319,7 @@ def build_config(
     baseline: Path | None = None,
     strict: bool = False,
     respect_gitignore: bool = True,
+    fail_under_coverage: float | None = None,
     cwd: Path | None = None,
 ) -> Config:
     """Find the config file, validate it, and merge the command line over it."""
@@ -348,6 +353,10 @@ def build_config(
         respect_gitignore=respect_gitignore,
         repository=repository_root(root),
         fail_under_from="" if fail_under is not None else _short(found),
+        fail_under_coverage=(
+            fail_under_coverage if fail_under_coverage is not None else config.fail_under_coverage
+        ),
+        fail_under_coverage_from="" if fail_under_coverage is not None else _short(found),
         fail_on_from="" if fail_on is not None else _short(found),
     )
 
@@ -439,6 +448,11 @@ def _build(
         ignore=ignore_ids,
         exclude=tuple(_str_list(table.get("exclude", []), "exclude", where)) + tuple(exclude),
         fail_under=_fail_under(threshold, where) if threshold is not None else None,
+        fail_under_coverage=(
+            _fail_under(table["fail-under-coverage"], where, "fail-under-coverage")
+            if "fail-under-coverage" in table
+            else None
+        ),
         fail_on=_severity(severity_gate, "fail-on", where) if severity_gate is not None else None,
         severity=severities,
         per_path_ignores=tuple(per_path),

@@ -244,7 +244,7 @@ def test_audit_step_runs_once_and_writes_every_output(workspace: Path, tmp_path:
     sarif = json.loads((workspace / "cacheaudit.sarif").read_text(encoding="utf-8"))
     assert sarif["runs"][0]["properties"]["score"] == overall
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
-    assert summary.startswith(f"## cacheaudit: cache hygiene {overall}/100")
+    assert summary.startswith(f"## cacheaudit: cache score {overall}/100")
     assert proc.stdout.startswith("cacheaudit ")  # the console report, then annotations
     annotations = [line for line in proc.stdout.splitlines() if line.startswith("::")]
     assert len(annotations) == len(report["findings"]) + len(report["notices"])

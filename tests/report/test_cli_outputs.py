@@ -42,7 +42,7 @@ def test_each_new_format_by_name(repo: Path, fmt: str, capsys: pytest.CaptureFix
     elif fmt == "markdown":
         assert out.startswith("## cacheaudit: ")
     else:
-        assert out.rstrip().splitlines()[-1].startswith("cacheaudit: cache hygiene ")
+        assert out.rstrip().splitlines()[-1].startswith("cacheaudit: cache score ")
 
 
 def test_several_outputs_from_one_run(
@@ -77,7 +77,7 @@ def test_several_outputs_from_one_run(
     gitlab = json.loads((out_dir / "gl-code-quality.json").read_text(encoding="utf-8"))
     assert [i["fingerprint"] for i in gitlab] == [f["fingerprint"] for f in report["findings"]]
     overall = report["score"]["overall"]
-    assert f"cache hygiene {overall}/100" in (out_dir / "summary.md").read_text(encoding="utf-8")
+    assert f"cache score {overall}/100" in (out_dir / "summary.md").read_text(encoding="utf-8")
     badge = (out_dir / "badge.svg").read_text(encoding="utf-8")
     assert f">{overall} {report['score']['grade']}</text>" in badge
     assert out.startswith("cacheaudit ")  # the console report still goes to the terminal
@@ -102,7 +102,7 @@ def test_dash_sends_an_extra_format_to_stdout_after_the_primary(
     assert code == 0
     console, _, annotations = out.partition("\n::")
     assert console.startswith("cacheaudit ")
-    assert out.rstrip().splitlines()[-1].startswith("cacheaudit: cache hygiene ")
+    assert out.rstrip().splitlines()[-1].startswith("cacheaudit: cache score ")
     assert (tmp_path / "x.sarif").is_file()
     if annotations:
         assert all(

@@ -92,7 +92,7 @@ def test_concise_is_one_line_per_finding_like_ruff() -> None:
     lines = concise.render(report).splitlines()
     pattern = re.compile(r"^Dockerfile:\d+:\d+: CA\d{3} \[(error|warning|info)\] \S")
     assert all(pattern.match(line) for line in lines[:-1]), lines
-    assert lines[-1] == "cacheaudit: score 90/100 (A), 3 findings (1 warning, 2 info)"
+    assert lines[-1] == "cacheaudit: score 35/100 (F), 3 findings (1 warning, 2 info)"
 
 
 def test_statistics_count_per_rule() -> None:

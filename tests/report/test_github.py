@@ -106,12 +106,12 @@ def test_no_findings_no_commands_but_a_summary_line(build: object) -> None:
     assert callable(build)
     text = github.render(build())
     assert commands(text) == []
-    assert text.startswith("cacheaudit: cache hygiene ")
+    assert text.startswith("cacheaudit: cache score ")
 
 
 def test_summary_line_counts_suppressed() -> None:
     text = github.render(report_only_suppressed())
-    assert text.strip() == "cacheaudit: cache hygiene 100/100 (A), 0 findings, 4 suppressed"
+    assert text.strip() == "cacheaudit: cache score 100/100 (A), 0 findings, 4 suppressed"
 
 
 def test_paths_are_relative_to_the_git_repository(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def test_score_and_area_table() -> None:
     report = report_with_findings()
     text = markdown.render(report)
     overall, grade = report.score.overall, report.score.grade
-    assert text.startswith(f"## cacheaudit: cache hygiene {overall}/100 (grade {grade})\n")
+    assert text.startswith(f"## cacheaudit: cache score {overall}/100 (grade {grade})\n")
     rows = table_rows(text, "| Area | Score | Points lost to |")
     assert [r[0] for r in rows] == [
         "CI pipelines",
@@ -49,7 +49,9 @@ def test_score_and_area_table() -> None:
 
 def test_fix_these_first_table() -> None:
     report = report_with_findings()
-    rows = table_rows(markdown.render(report), "| Gain | Rule | Places | Fix |")
+    rows = table_rows(
+        markdown.render(report), "| Gain | Cached downloads/run | Rule | Places | Fix |"
+    )
     assert len(rows) == len(report.score.top_fixes) > 0
     assert rows[0][0] == f"+{report.score.top_fixes[0].points}"
 

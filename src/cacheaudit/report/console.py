@@ -20,9 +20,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cacheaudit.model import Category, Finding, Report, Severity
+from cacheaudit.model import CacheState, Category, Finding, Report, Severity
 from cacheaudit.report import language_of, plural
 from cacheaudit.rules import RULES
+from cacheaudit.scoring import impact_line
 
 WIDTH = 100
 """Width when nothing says otherwise (not a terminal, no ``COLUMNS``)."""
@@ -76,12 +77,20 @@ def _score_panel(report: Report, ascii_only: bool) -> Panel:
             table.add_row(label, Text("not applicable (nothing to audit)", style="dim"), "")
         else:
             table.add_row(label, _bar(area.score, ascii_only=ascii_only), f"{area.score:>3}")
-    installs = report.installs
-    footer = Text()
-    if installs:
-        cached = sum(1 for i in installs if i.cached)
-        footer = Text(f"\n{cached} of {len(installs)} install sites cached", style="dim")
-    title = f"cache hygiene {score.overall}/100  grade {score.grade}"
+    footer = Text("\n" + impact_line(report))
+    if report.installs:
+        cached = sum(1 for i in report.installs if i.cache_state is CacheState.EFFECTIVE)
+        footer.append(
+            f"\n{cached} of {plural(len(report.installs), 'install site')} effectively cached",
+            style="dim",
+        )
+    if score.hidden_findings:
+        footer.append(
+            f"\n{plural(score.hidden_findings, 'finding')} hidden by suppressions or a baseline"
+            " (coverage still counts their sites)",
+            style="dim",
+        )
+    title = f"cache score {score.overall}/100  grade {score.grade}"
     return Panel(
         Group(table, footer),
         title=title,
@@ -320,7 +329,8 @@ def render(
             out.line("Fix these first", "bold")
             for gain in report.score.top_fixes:
                 gain_text = f"  +{gain.points}".ljust(7)
-                body = f"{gain.rule_id} {gain.rule_name} ({plural(gain.count, 'place')}): "
+                moved = f", +{gain.downloads:,} cached downloads/run" if gain.downloads else ""
+                body = f"{gain.rule_id} {gain.rule_name} ({plural(gain.count, 'place')}{moved}): "
                 lines = _wrap(body + gain.fix, opts.width, first=gain_text, rest=" " * 7)
                 first = Text(lines[0])
                 first.stylize("green", 0, len(gain_text))

@@ -47,7 +47,7 @@ def annotation(finding: Finding, prefix: str = "") -> str:
 def summary(report: Report) -> str:
     overall = report.score.overall
     score = "nothing to audit" if overall is None else f"{overall}/100 ({report.score.grade})"
-    text = f"cacheaudit: cache hygiene {score}, {len(report.findings)} findings"
+    text = f"cacheaudit: cache score {score}, {len(report.findings)} findings"
     if report.suppressed:
         text += f", {len(report.suppressed)} suppressed"
     return text

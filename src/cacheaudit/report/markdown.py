@@ -11,9 +11,10 @@ import html
 import re
 from collections import Counter
 
-from cacheaudit.model import Category, Finding, Report, Severity
+from cacheaudit.model import CacheState, Category, Finding, Report, Severity
 from cacheaudit.report import PROJECT_URL, language_of, plural
 from cacheaudit.rules import RULES
+from cacheaudit.scoring import impact_line
 
 MAX_CHARS = 60_000
 MAX_ROWS = 200
@@ -81,7 +82,9 @@ def _header(report: Report) -> list[str]:
             "No workflows, GitLab CI files, Dockerfiles or dependency files were found.",
         ]
     lines = [
-        f"## cacheaudit: cache hygiene {score.overall}/100 (grade {score.grade})",
+        f"## cacheaudit: cache score {score.overall}/100 (grade {score.grade})",
+        "",
+        _text(impact_line(report)),
         "",
         "| Area | Score | Points lost to |",
         "|---|---:|---|",
@@ -99,12 +102,13 @@ def _header(report: Report) -> list[str]:
             "",
             "**Fix these first**",
             "",
-            "| Gain | Rule | Places | Fix |",
-            "|---:|---|---:|---|",
+            "| Gain | Cached downloads/run | Rule | Places | Fix |",
+            "|---:|---:|---|---:|---|",
         ]
         for gain in score.top_fixes:
+            moved = f"+{gain.downloads:,}" if gain.downloads else "—"
             lines.append(
-                f"| +{gain.points} | {_rule_link(gain.rule_id)} {_code(gain.rule_name)} "
+                f"| +{gain.points} | {moved} | {_rule_link(gain.rule_id)} {_code(gain.rule_name)} "
                 f"| {gain.count} | {_text(gain.fix)} |"
             )
     return lines
@@ -126,8 +130,9 @@ def _counts(report: Report) -> str:
         )
     parts.append(f"{plural(len(report.files_audited), 'file')} audited")
     if report.installs:
-        cached = sum(1 for site in report.installs if site.cached)
-        parts.append(f"{cached} of {len(report.installs)} install sites cached")
+        cached = sum(1 for site in report.installs if site.cache_state is CacheState.EFFECTIVE)
+        parts.append(f"{cached} of {plural(len(report.installs), 'install site')} cached")
+
     return " · ".join(parts)
 
 
