@@ -126,8 +126,12 @@ def _edit(
     if len(runs_new) == len(runs_old) == 1 and not _flags_ok(runs_old[0], runs_new[0]):
         return None
     added = _words(core) - _words(old) - extra_words
-    if added:
+    if added or not all(_removable(w) for w in _words(old) - _words(core)):
         return None
+    if apt_prelude and len(core) == len(new) and not any(
+        "docker-clean" in i.text for i in parsed.instructions[:index]
+    ):
+        return None  # docker-clean would still empty apt's cache before this RUN
     start, end = old[0].line, old[-1].end_line
     between = [
         line
@@ -141,6 +145,19 @@ def _edit(
     base = finding.fix
     assert base is not None
     return dataclasses.replace(base, edits=(edit,), safe=safe)
+
+
+_REMOVABLE = re.compile(
+    r"(--no-cache(-dir)?|(PIP_NO_CACHE_DIR|UV_NO_CACHE)=.*|&&|;|\\|rm|-r?f|-rf|clean|purge|"
+    r"clear|--force|--all|cache|apt-get|apt|yarn|npm|pip|pip3|poetry|uv|pnpm|store|prune|"
+    r".*(cache|/var/lib/apt/lists).*)"
+)
+"""What a rewrite may drop from a RUN: the flags and commands that disable or empty the
+cache the mount now holds. Anything else lost means the rewrite is not a faithful edit."""
+
+
+def _removable(word: str) -> bool:
+    return bool(_REMOVABLE.fullmatch(word.strip("'\"")))
 
 
 def _inside(instructions: list[Instruction], line: str) -> bool:
