@@ -8,9 +8,11 @@ import codecs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cacheaudit.fix.text import _RAW_LINE, EditConflict, apply_text, make_edit, split_lines
+from cacheaudit.fix.text import _RAW_LINE, apply_text, make_edit, split_lines
 
-_LINE = st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=12)
+_LINE = st.text(
+    alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=12
+)
 _END = st.sampled_from(["\n", "\r\n", "\r"])
 
 
@@ -35,23 +37,23 @@ def test_bytes_outside_the_edit_are_unchanged(data: bytes, draw: st.DataObject) 
     count = len(split_lines(text))
     start = draw.draw(st.integers(1, count + 1))
     end = draw.draw(st.integers(start - 1, count))
-    replacement = "".join(l + "\n" for l in draw.draw(st.lists(_LINE, max_size=3)))
+    replacement = "".join(ln + "\n" for ln in draw.draw(st.lists(_LINE, max_size=3)))
     edit = make_edit("f", text, start, end, replacement)
     new = apply_text(data, [edit])
     bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
-    old_raw = _RAW_LINE.findall(data[len(bom):])
-    new_raw = _RAW_LINE.findall(new[len(bom):])
+    old_raw = _RAW_LINE.findall(data[len(bom) :])
+    new_raw = _RAW_LINE.findall(new[len(bom) :])
     assert new.startswith(bom)
     # Lines before the edit are byte-identical; so are the lines after it (the line ending
     # of the line just before an append to an open last line aside).
     assert new_raw[: start - 1][:-1] == old_raw[: start - 1][:-1]
     tail = old_raw[end:]
     if tail:
-        assert new_raw[len(new_raw) - len(tail):] == tail
+        assert new_raw[len(new_raw) - len(tail) :] == tail
     # The new text reads as the intended result.
     lines = split_lines(text)
     parts = [ln.rstrip("\n") for ln in lines[: start - 1]]
-    parts += [ln for ln in replacement.split("\n")[:-1]]
+    parts += list(replacement.split("\n")[:-1])
     parts += [ln.rstrip("\n") for ln in lines[end:]]
     assert _normal(new).rstrip("\n") == "\n".join(parts).rstrip("\n")
     # The final newline (or its absence) is kept whenever the last line stays.

@@ -57,7 +57,11 @@ def _yaml_changes(old: Any, new: Any, where: tuple[str, ...] = ()) -> list[str]:
                 problems += _yaml_changes(old[k], v, (*where, k))
         return problems
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [p for i, (a, b) in enumerate(zip(old, new)) for p in _yaml_changes(a, b, (*where, str(i)))]
+        return [
+            p
+            for i, (a, b) in enumerate(zip(old, new, strict=False))
+            for p in _yaml_changes(a, b, (*where, str(i)))
+        ]
     if old != new and not (where and where[-1] == "uses"):
         return [f"{'/'.join(where)}: {old!r} → {new!r}"]
     return []
@@ -70,7 +74,9 @@ def _check(outcome: Outcome) -> list[str]:
     applied = Counter(_key(a.finding) for a in outcome.applied)
     for key in set(after) | set(applied):
         if after[key] + applied[key] > before[key]:
-            problems.append(f"{key}: before {before[key]}, applied {applied[key]}, after {after[key]}")
+            problems.append(
+                f"{key}: before {before[key]}, applied {applied[key]}, after {after[key]}"
+            )
     for path, (old, new) in outcome.changes.items():
         problem = parses(path, new)
         if problem:

@@ -30,7 +30,9 @@ def fix_command(
     ] = False,
     select: Annotated[
         list[str] | None,
-        typer.Option(help="Only fix these rules: ids, names or prefixes. Repeat or comma-separate."),
+        typer.Option(
+            help="Only fix these rules: ids, names or prefixes. Repeat or comma-separate."
+        ),
     ] = None,
     ignore: Annotated[list[str] | None, typer.Option(help="Do not fix these rules.")] = None,
     exclude: Annotated[

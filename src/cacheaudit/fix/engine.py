@@ -212,5 +212,7 @@ def unified_diff(changes: dict[str, tuple[bytes, bytes]]) -> str:
         a = old.decode("utf-8", "surrogateescape").splitlines(keepends=True)
         b = new.decode("utf-8", "surrogateescape").splitlines(keepends=True)
         for line in difflib.unified_diff(a, b, f"a/{rel}", f"b/{rel}"):
-            out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
+            out.append(
+                line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n"
+            )
     return "".join(out)

@@ -11,6 +11,7 @@ the lines it replaces (else of the line before, else the file's most common one)
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -77,7 +78,7 @@ def apply_text(data: bytes, edits: Sequence[Edit]) -> bytes:
     """``data`` with ``edits`` applied (they must not overlap). Raises EditConflict when an
     edit's lines no longer read as its ``original``."""
     ordered = sorted(edits, key=lambda e: (e.start_line, e.end_line))
-    for first, second in zip(ordered, ordered[1:], strict=False):
+    for first, second in itertools.pairwise(ordered):
         if overlaps(first, second):
             raise EditConflict(f"overlapping edits at line {second.start_line}")
     bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""

@@ -111,9 +111,10 @@ def _edit(
         return None
     core = [i for i in new if i.keyword != "ENV" or not allow_env]
     if copy_manifests:
-        core = _drop_manifest_copies(core, old)
-        if core is None:
+        reordered = _drop_manifest_copies(core, old)
+        if reordered is None:
             return None
+        core = reordered
     if apt_prelude and len(core) > 1 and core[0].keyword == "RUN" and not core[0].mounts:
         if not set(split_words(core[0].args)) <= _APT_KEEP_WORDS:
             return None
@@ -128,8 +129,10 @@ def _edit(
     added = _words(core) - _words(old) - extra_words
     if added or not all(_removable(w) for w in _words(old) - _words(core)):
         return None
-    if apt_prelude and len(core) == len(new) and not any(
-        "docker-clean" in i.text for i in parsed.instructions[:index]
+    if (
+        apt_prelude
+        and len(core) == len(new)
+        and not any("docker-clean" in i.text for i in parsed.instructions[:index])
     ):
         return None  # docker-clean would still empty apt's cache before this RUN
     start, end = old[0].line, old[-1].end_line
@@ -164,7 +167,9 @@ def _inside(instructions: list[Instruction], line: str) -> bool:
     return any(line.rstrip("\n") in i.text.split("\n") for i in instructions)
 
 
-def _drop_manifest_copies(core: list[Instruction], old: list[Instruction]) -> list[Instruction] | None:
+def _drop_manifest_copies(
+    core: list[Instruction], old: list[Instruction]
+) -> list[Instruction] | None:
     """CA303: the rewrite copies the manifests first; those COPYs are the only new ones."""
     copies_old = sum(1 for i in old if i.keyword in ("COPY", "ADD"))
     copies_new = [i for i in core if i.keyword in ("COPY", "ADD")]

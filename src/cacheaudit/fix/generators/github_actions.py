@@ -64,7 +64,7 @@ def _job(ctx: RepoContext, finding: Finding) -> _Job | None:
     jobs = root.get("jobs") if isinstance(root, dict) else None
     job = jobs.get(match.group("job").strip()) if isinstance(jobs, dict) else None
     steps = job.get("steps") if isinstance(job, dict) else None
-    if not isinstance(steps, list) or is_flow([], steps):
+    if not isinstance(job, dict) or not isinstance(steps, list) or is_flow([], steps):
         return None
     lines = [line.rstrip("\n") for line in split_lines(text)]
     return _Job(path, text, lines, job, steps)
@@ -131,7 +131,7 @@ def _entries(indent: int, unit: int, entries: list[tuple[str, list[str]]]) -> st
 
 
 def _indent_unit(lines: list[str]) -> int:
-    widths = [indent_of(line) for line in lines if line.strip() and not line.lstrip()[:1] == "#"]
+    widths = [indent_of(line) for line in lines if line.strip() and line.lstrip()[:1] != "#"]
     return min((w for w in widths if w), default=2)
 
 
@@ -220,7 +220,9 @@ def _pip_files(
         named += install_inputs(install, ctx, base)
     requirement_files = [f for f in named if not f.endswith(("pyproject.toml", "setup.py"))]
     resolved = requirements.resolve(ctx, requirement_files)
-    files = [f for f in dict.fromkeys([*named, *(r.path for r in resolved.files)]) if f in ctx.paths]
+    files = [
+        f for f in dict.fromkeys([*named, *(r.path for r in resolved.files)]) if f in ctx.paths
+    ]
     return files or [job.path]
 
 
