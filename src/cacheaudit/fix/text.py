@@ -110,5 +110,11 @@ def apply_text(data: bytes, edits: Sequence[Edit]) -> bytes:
         elif last_open and start == len(raw) + 1 and text:
             # Appending after a last line without an ending: end that line, not the file.
             text = "\n" + text[:-1]
+        before = raw[start - 2] if start >= 2 else b""
+        after = raw[end] if end < len(raw) else b""
+        if (newline == b"\r" and after.startswith(b"\n")) or (
+            newline == b"\n" and before.endswith(b"\r") and text.startswith("\n")
+        ):
+            newline = b"\r\n"  # a lone CR next to an LF would read as one CRLF line ending
         raw[start - 1 : end] = [text.replace("\n", newline.decode()).encode("utf-8")]
     return bom + b"".join(raw)
