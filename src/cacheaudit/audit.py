@@ -15,6 +15,7 @@ from cacheaudit.analyzers import ANALYZERS, WHOLE_REPO_ANALYZERS, file_analyzer,
 from cacheaudit.config import Config
 from cacheaudit.discovery import FileKind, discover
 from cacheaudit.errors import UsageError
+from cacheaudit.fix import attach_edits
 from cacheaudit.model import Analysis, Category, Finding, Location, Report
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import DEFAULT_RULE_IDS, RULES
@@ -225,6 +226,7 @@ def audit(config: Config) -> Report:
         baseline=baseline,
     )
     kept.sort(key=_key)
+    kept = attach_edits(ctx, kept)  # fixes that can be applied become edits
     suppressed.sort(key=lambda s: _key(s.finding))
     audited = tuple(f.path for f in ctx.files if _in_targets(f.path, config.targets))
     applicable = {

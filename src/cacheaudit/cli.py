@@ -474,6 +474,11 @@ def _with_progress(run: Any) -> Any:
         return run()
 
 
+from cacheaudit.fix.cli import fix_command  # noqa: E402
+
+app.command("fix")(fix_command)
+
+
 @app.command("rules")
 def rules_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False,

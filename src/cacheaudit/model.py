@@ -51,13 +51,49 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """A precise replacement of whole lines in one file, computed from parsed positions.
+
+    Text is in ``\n`` form, as the analyzers read it; ``cacheaudit fix`` writes it back in the
+    file's own line endings and leaves every byte outside the replaced lines unchanged."""
+
+    path: str
+    """File to edit, relative to the audited root, ``/``-separated."""
+    start_line: int
+    """First line replaced (1-based)."""
+    end_line: int
+    """Last line replaced; ``start_line - 1`` for a pure insertion before ``start_line``."""
+    replacement: str
+    """The new lines, each ending in ``\n``; empty to delete the lines."""
+    original: str
+    """The replaced lines as audited (each ending in ``\n`` except a last line without one);
+    the edit is refused when the file no longer has them."""
+
+
+class FixKind(str, enum.Enum):
+    """``edit``: cacheaudit can apply the fix (``cacheaudit fix``); ``advice``: a person decides."""
+
+    EDIT = "edit"
+    ADVICE = "advice"
+
+
+@dataclass(frozen=True)
 class Fix:
-    """A concrete, paste-ready remedy."""
+    """A concrete remedy: edits cacheaudit can apply, or advice a person applies."""
 
     description: str
     """One sentence: what to change."""
     snippet: str = ""
-    """The text to paste (YAML lines, a rewritten RUN instruction, ...); may be empty."""
+    """The text to paste (YAML lines, a rewritten RUN instruction, ...); may be empty. For an
+    edit it is the preview; for advice, the suggestion."""
+    edits: tuple[Edit, ...] = ()
+    """The edits that apply the fix; empty for advice."""
+    safe: bool = True
+    """False when the edits need judgement (applied only with ``--unsafe-fixes``)."""
+
+    @property
+    def kind(self) -> FixKind:
+        return FixKind.EDIT if self.edits else FixKind.ADVICE
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ example, what to use instead, and references.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Iterable
@@ -83,7 +84,7 @@ class Rule:
         identity = f"{self.id}\0{location.path}\0{subject}".encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(identity).hexdigest()
         if fix is not None and len(fix.snippet) > MAX_SNIPPET:
-            fix = Fix(fix.description, _shorten(fix.snippet))
+            fix = dataclasses.replace(fix, snippet=_shorten(fix.snippet))
         return Finding(
             rule_id=self.id,
             rule_name=self.name,

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from cacheaudit.model import Coverage, Finding, InstallSite, Report
+from cacheaudit.model import Coverage, Finding, Fix, InstallSite, Report
 from cacheaudit.scoring import downloads, impact_line
 
 SCHEMA_VERSION = 2
@@ -27,13 +27,30 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "subject": finding.subject,
         "fingerprint": finding.fingerprint,
-        "fix": (
-            {"description": finding.fix.description, "snippet": finding.fix.snippet}
-            if finding.fix
-            else None
-        ),
+        "fix": fix_dict(finding.fix) if finding.fix else None,
         "weight": finding.weight,
         "security": finding.security,
+    }
+
+
+def fix_dict(fix: Fix) -> dict[str, Any]:
+    """``kind`` is ``edit`` (``cacheaudit fix`` applies ``edits``; ``safe: false`` ones only with
+    ``--unsafe-fixes``) or ``advice`` (``snippet`` is a suggestion for a person)."""
+    return {
+        "kind": fix.kind.value,
+        "safe": fix.safe,
+        "description": fix.description,
+        "snippet": fix.snippet,
+        "edits": [
+            {
+                "path": e.path,
+                "start_line": e.start_line,
+                "end_line": e.end_line,
+                "replacement": e.replacement,
+                "original": e.original,
+            }
+            for e in fix.edits
+        ],
     }
 
 

@@ -21,7 +21,9 @@ from cacheaudit.model import (
     CacheState,
     Category,
     Coverage,
+    Edit,
     Finding,
+    Fix,
     Location,
     Report,
     Severity,
@@ -166,11 +168,60 @@ def _result(
         ]
     properties: dict[str, Any] = {"subject": finding.subject, "category": finding.category.value}
     if finding.fix is not None:
-        properties["fix"] = {"description": finding.fix.description, "snippet": finding.fix.snippet}
+        properties["fix"] = {
+            "kind": finding.fix.kind.value,
+            "safe": finding.fix.safe,
+            "description": finding.fix.description,
+            "snippet": finding.fix.snippet,
+        }
+        if finding.fix.edits:
+            result["fixes"] = [_fix(finding.fix, prefix)]
     if finding.weight != 1.0:
         properties["weight"] = finding.weight
     result["properties"] = properties
     return result
+
+
+def _deleted_region(edit: Edit) -> dict[str, Any]:
+    """The replaced lines as a SARIF region: from the start of ``start_line`` to the start of
+    the line after ``end_line`` (an empty region for an insertion), or to the end of the last
+    line when it has no line ending."""
+    if edit.original and not edit.original.endswith("\n"):
+        last = edit.original.rsplit("\n", 1)[-1]
+        return {
+            "startLine": edit.start_line,
+            "startColumn": 1,
+            "endLine": edit.end_line,
+            "endColumn": len(last) + 1,
+        }
+    return {
+        "startLine": edit.start_line,
+        "startColumn": 1,
+        "endLine": edit.end_line + 1,
+        "endColumn": 1,
+    }
+
+
+def _fix(fix: Fix, prefix: str) -> dict[str, Any]:
+    """SARIF ``fix``: one ``artifactChange`` per file, its edits as ``replacements``."""
+    changes: dict[str, list[dict[str, Any]]] = {}
+    for edit in fix.edits:
+        text = edit.replacement
+        if edit.original and not edit.original.endswith("\n"):
+            text = text[:-1] if text.endswith("\n") else text
+        changes.setdefault(edit.path, []).append(
+            {"deletedRegion": _deleted_region(edit), "insertedContent": {"text": text}}
+        )
+    return {
+        "description": {"text": _sentence(fix.description or "Apply the edit.")},
+        "artifactChanges": [
+            {
+                "artifactLocation": {"uri": _uri(prefix + path), "uriBaseId": SRCROOT},
+                "replacements": replacements,
+            }
+            for path, replacements in changes.items()
+        ],
+    }
 
 
 def _notification(notice: Finding, index: dict[str, int], prefix: str) -> dict[str, Any]:

@@ -1,0 +1,40 @@
+"""``cacheaudit fix``: the edits behind findings, applied in place, byte-preserving, verified by
+re-auditing.
+
+- :func:`attach_edits` turns each finding's fix into an edit where a generator can compute one
+  from the parsed file (``generators/``); the rest stay advice.
+- :mod:`cacheaudit.fix.text` applies edits to raw bytes, touching only the replaced lines.
+- :mod:`cacheaudit.fix.engine` runs the loop: audit, apply the non-overlapping edits, re-audit,
+  repeat (bounded), then writes each changed file atomically, or prints a diff.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from cacheaudit.model import Finding
+from cacheaudit.repo import RepoContext
+
+STRICT = False
+"""Re-raise generator errors instead of leaving the fix as advice (set by the tests)."""
+
+
+def attach_edits(ctx: RepoContext, findings: Iterable[Finding]) -> list[Finding]:
+    """The findings with edits attached to every fix a generator can compute."""
+    from cacheaudit.fix.generators import all_generators
+
+    generators = all_generators()
+    out: list[Finding] = []
+    for finding in findings:
+        generator = generators.get(finding.rule_id)
+        fix = None
+        if generator is not None:
+            try:
+                fix = generator(ctx, finding)
+            except Exception:
+                if STRICT:
+                    raise
+                fix = None
+        out.append(dataclasses.replace(finding, fix=fix) if fix is not None else finding)
+    return out
