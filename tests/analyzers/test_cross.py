@@ -677,4 +677,4 @@ def test_garbage_sites_never_crash(command: str, inputs: list[str], keys: list[s
 def test_install_map_summary_on_the_console() -> None:
     report = run_audit(FIXTURES / "deps" / "key-ignores-dev-requirements")
     text = console.render(report, color=False)
-    assert "1 of 1 install sites cached" in text
+    assert "1 of 1 install site effectively cached" in text
