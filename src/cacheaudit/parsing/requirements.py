@@ -524,14 +524,14 @@ def _long_option(name: str) -> str | list[str] | None:
 def _looks_like_path(target: str) -> bool:
     # pip treats a requirement containing a path separator, or starting with ".", as a path;
     # archives are files too, even when their name parses as a project name.
+    # `name @ https://.../v1.2.zip` is a PEP 508 URL requirement, not a local archive (pip's
+    # _get_url_from_path: an "@" whose left part does not look like a path).
     if not target:
         return False
-    return (
-        target.startswith((".", "/", "~"))
-        or "/" in target.split("@", 1)[0]
-        or "\\" in target
-        or bool(_ARCHIVE.search(target))
-    )
+    head, at, _ = target.partition("@")
+    if target.startswith((".", "/", "~")) or "/" in head or "\\" in target:
+        return True
+    return not at and bool(_ARCHIVE.search(target))
 
 
 def is_url(text: str) -> bool:

@@ -19,6 +19,7 @@ from cacheaudit.analyzers.cross.sites import (
     requirement_inputs,
     short,
     site_location,
+    workflow,
 )
 from cacheaudit.analyzers.dependencies import (
     load_project,
@@ -363,7 +364,7 @@ def locked_not_enforced(ctx: RepoContext, sites: list[Site]) -> list[Finding]:
             continue
         if set(ENFORCE_FLAGS[tool]) & site.options:
             continue
-        if _env_enforces(ctx, site, tool):
+        if _env_enforces(ctx, site, tool) or _resolves_on_purpose(ctx, site):
             continue
         lock = _site_lock(ctx, site, tool)
         if lock is None:
@@ -404,13 +405,67 @@ def _env_enforces(ctx: RepoContext, site: Site, tool: str) -> bool:
         return False
     if site.install is not None and any(n in names for n, _ in site.install.command.env):
         return True
-    text = ctx.read_text(site.path) or ""
-    if any(name in text for name in names):
+    text = _scope_text(ctx, site)
+    if any(re.search(rf"\b{name}\b", text) for name in names):
         return True
     if tool == "yarn":
         rc = ctx.read_text(".yarnrc.yml") or ""
         return "enableImmutableInstalls" in rc
     return False
+
+
+_UV_UPGRADE = re.compile(r"\buv\s+lock\b[^\n]*?(\s--upgrade\b|\s-U\b|\s--upgrade-package\b|\s-P\b)")
+
+
+def _resolves_on_purpose(ctx: RepoContext, site: Site) -> bool:
+    """The job means to resolve afresh, so ``--locked`` would make it fail: ``uv sync
+    --resolution lowest`` / ``--upgrade``, ``UV_RESOLUTION`` set for it, or a ``uv lock
+    --upgrade`` step in the same job (or Dockerfile stage) — not anywhere in the file."""
+    install = site.install
+    if install is None or site.site.tool != "uv":
+        return False
+    if {"--resolution", "--upgrade", "-U", "--upgrade-package", "-P"} & site.options:
+        return True
+    if any(name in ("UV_RESOLUTION", "UV_UPGRADE") for name, _ in install.command.env):
+        return True
+    text = _scope_text(ctx, site)
+    return bool(re.search(r"\bUV_(RESOLUTION|UPGRADE)\b", text) or _UV_UPGRADE.search(text))
+
+
+def _scope_text(ctx: RepoContext, site: Site) -> str:
+    """The text whose settings reach the install: in a workflow or pipeline, the job that holds
+    it plus the file's global ``env:``/``variables:``; in a Dockerfile, the stage up to it plus
+    the global ``ARG``s; else the whole file (a script)."""
+    text = ctx.read_text(site.path) or ""
+    lines = text.split("\n")
+    line = site.site.location.line
+    if site.site.platform == "dockerfile" or posixpath.basename(site.path).lower().startswith(
+        ("dockerfile", "containerfile")
+    ):
+        starts = [n for n, t in enumerate(lines, 1) if re.match(r"\s*FROM\s", t, re.I)]
+        start = max((n for n in starts if n <= line), default=1)
+        head = lines[: starts[0] - 1] if starts else []
+        return "\n".join([*head, *lines[start - 1 : line]])
+    doc = workflow(ctx, site.path) if site.path.endswith((".yml", ".yaml")) else None
+    if not isinstance(doc, dict):
+        return text
+    from cacheaudit.parsing.yaml import key_line
+
+    github = isinstance(doc.get("jobs"), dict)
+    jobs = doc["jobs"] if github else doc
+    starts = sorted(key_line(jobs, key) for key in jobs)
+    job = max((n for n in starts if n <= line), default=None)
+    if job is None:
+        return text
+    end = min((n for n in starts if n > job), default=len(lines) + 1)
+    scoped = list(lines[job - 1 : end - 1])
+    top = sorted(key_line(doc, key) for key in doc)
+    for key in ("env",) if github else ("variables", "default"):
+        if key in doc:
+            first = key_line(doc, key)
+            last = min((n for n in top if n > first), default=len(lines) + 1)
+            scoped.extend(lines[first - 1 : last - 1])
+    return "\n".join(scoped)
 
 
 def _site_lock(ctx: RepoContext, site: Site, tool: str) -> str | None:

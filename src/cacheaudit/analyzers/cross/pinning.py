@@ -1,11 +1,20 @@
 """Whether installed dependency files pin what they install: CA401 unpinned-install-inputs
-(requirements files CI or Docker installs that float) and CA403 no-lockfile (a project installed
-from pyproject.toml with nothing pinning it)."""
+(requirements files CI or Docker installs that float), CA402 vcs-requirement-unpinned (VCS and
+archive URLs pip rebuilds on every install) and CA403 no-lockfile (a project installed from
+pyproject.toml with nothing pinning it). Which files count as installed is decided in
+:mod:`.installed`."""
 
 from __future__ import annotations
 
 import posixpath
 
+from cacheaudit.analyzers.cross.installed import (
+    deployed,
+    installed_requirements,
+    judged,
+    project_dependencies,
+    publishes,
+)
 from cacheaudit.analyzers.cross.sites import (
     MANIFEST_NAMES,
     Site,
@@ -13,19 +22,55 @@ from cacheaudit.analyzers.cross.sites import (
     join,
     listing,
     project_inputs,
+    projects_installed,
     requirement_inputs,
     sites_phrase,
 )
 from cacheaudit.analyzers.dependencies import (
     Project,
+    has_compiled_sibling,
     load_project,
     project_locks,
+    project_source_findings,
+    source_findings,
 )
 from cacheaudit.discovery import FileKind
 from cacheaudit.model import Finding, Fix, Location
 from cacheaudit.parsing import requirements as reqs
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import RULES
+
+# --- CA402 vcs-requirement-unpinned ----------------------------------------------------------
+
+
+def unpinned_sources(ctx: RepoContext, sites: list[Site]) -> list[Finding]:
+    """VCS requirements on a branch or tag and archive URLs without ``name-version``, in the
+    requirements files installs read (``-r`` followed) and in the installed dependencies of the
+    projects they install, once per file."""
+    findings: list[Finding] = []
+    done: set[str] = set()
+    projects: dict[str, list[Site]] = {}
+    for site in judged(sites):
+        resolution = installed_requirements(ctx, site)
+        installed = [f.path for f in resolution.installed] if resolution else []
+        for parsed in resolution.installed if resolution else ():
+            if parsed.path in done or has_compiled_sibling(ctx, parsed.path):
+                continue
+            done.add(parsed.path)
+            findings.extend(source_findings(parsed.path, parsed.requirements))
+        if site.install is not None and installs_project_deps(site):
+            for pyproject in projects_installed(ctx, site, installed):
+                projects.setdefault(pyproject, []).append(site)
+    for pyproject in sorted(projects):
+        project = load_project(ctx, pyproject)
+        if project is None or not project.valid or project_locks(ctx, project):
+            continue  # a lock file records the commit each VCS dependency resolved to
+        users = projects[pyproject]
+        if publishes(ctx) and not deployed(users):
+            continue
+        findings.extend(project_source_findings(project, project_dependencies(project, users)))
+    return findings
+
 
 # --- CA401 unpinned-install-inputs -----------------------------------------------------------
 
@@ -34,7 +79,7 @@ def unpinned_inputs(ctx: RepoContext, sites: list[Site], skip: set[str]) -> list
     # file → (unpinned requirements, sites that install it); a file installed by several jobs
     # is one finding.
     per_file: dict[str, tuple[dict[str, reqs.Requirement], list[Site]]] = {}
-    for site in sites:
+    for site in judged(sites):
         if not site.pip_like:
             continue
         installed, constraints = requirement_inputs(ctx, site)
@@ -94,7 +139,7 @@ def unpinned_inputs(ctx: RepoContext, sites: list[Site], skip: set[str]) -> list
 
 def no_lockfile(ctx: RepoContext, sites: list[Site]) -> list[Finding]:
     users: dict[str, list[Site]] = {}
-    for site in sites:
+    for site in judged(sites):
         if site.site.tool not in ("pip", "uv", "poetry", "pdm") or site.install is None:
             continue
         if site.pip_like and not installs_project_deps(site):
@@ -111,6 +156,8 @@ def no_lockfile(ctx: RepoContext, sites: list[Site]) -> list[Finding]:
         if project_locks(ctx, project) or _compiled_from(ctx, project):
             continue
         installed_by = users[pyproject]
+        if publishes(ctx) and not deployed(installed_by):
+            continue  # a published library: its ranges are right, its CI tests them
         deployish = any(
             s.site.platform == "dockerfile" or not ({"-e", "--editable"} & s.options)
             for s in installed_by
