@@ -19,7 +19,7 @@ from cacheaudit.model import Analysis, Category, Finding, Location, Report
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import DEFAULT_RULE_IDS, RULES
 from cacheaudit.scoring import score
-from cacheaudit.suppress import load_baseline, suppress
+from cacheaudit.suppress import load_baseline, suppress, unknown_rule_notices
 
 KIND_CATEGORIES: dict[FileKind, Category] = {
     FileKind.WORKFLOW: Category.CI,
@@ -193,6 +193,7 @@ def audit(config: Config) -> Report:
     raw.extend(config.notices)
     raw.extend(found.notices)
     raw.extend(ctx.notices)
+    raw.extend(n for f in ctx.files for n in unknown_rule_notices(f.path, f.text))
 
     in_scope = _dedupe(f for f in raw if _in_targets(f.location.path, config.targets))
     notices = sorted((f for f in in_scope if f.category is Category.NOTICE), key=_key)

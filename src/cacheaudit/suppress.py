@@ -7,6 +7,10 @@ Inline forms, in any file that has ``#`` comments (YAML, Dockerfile, requirement
   of its own just above it;
 - ``# cacheaudit: ignore`` (no list) for every rule there;
 - ``# cacheaudit: ignore-file[CA301]`` or ``# cacheaudit: ignore-file`` anywhere in the file.
+
+A directive naming a rule that does not exist (``ignore[CA999]``, a misspelt name) suppresses
+nothing for that name and is reported as a notice (:func:`unknown_rule_notices`), as ruff warns
+about unknown codes in ``# noqa``.
 """
 
 from __future__ import annotations
@@ -66,6 +70,37 @@ def parse_directives(text: str) -> FileDirectives:
                 if line.lstrip().startswith("#"):  # a comment line of its own: the next line
                     by_line[number + 1] = by_line.get(number + 1, frozenset()) | ids
     return FileDirectives(by_line, frozenset(file_wide))
+
+
+def unknown_rule_notices(path: str, text: str) -> list[Finding]:
+    """A CA001 notice for each rule id or name in a ``# cacheaudit: ignore[...]`` directive of
+    ``path`` that names no rule: the typo would otherwise leave the finding unsuppressed with
+    no word said."""
+    from cacheaudit.notices import parse_error
+
+    notices: list[Finding] = []
+    if "cacheaudit" not in text:
+        return notices
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "cacheaudit" not in line:
+            continue
+        for match in _DIRECTIVE.finditer(line):
+            for part in re.split(r"[,\s]+", match.group(2) or ""):
+                if not part:
+                    continue
+                try:
+                    match_rules([part])
+                except UsageError:
+                    notices.append(
+                        parse_error(
+                            path,
+                            f"`# cacheaudit: {match.group(1).lower()}[...]` names {part!r}, which "
+                            "is no rule (see `cacheaudit rules`): it suppresses nothing",
+                            number,
+                            match.start() + 1,
+                        )
+                    )
+    return notices
 
 
 def load_baseline(path: Path) -> frozenset[str]:
