@@ -375,6 +375,8 @@ def test_a_published_library_is_not_judged_unless_deployed() -> None:
     assert installed(files, command, inputs=inputs) == []
     deployed = installed(files, command, inputs=inputs, path="Dockerfile", platform="dockerfile")
     assert [f.location.line for f in deployed] == [6]
+    dev_image = "docker/development/Dockerfile"
+    assert installed(files, command, inputs=inputs, path=dev_image, platform="dockerfile") == []
 
 
 @pytest.mark.parametrize(

@@ -327,3 +327,27 @@ def test_nox_session_inputs_and_backend() -> None:
     assert session_inputs(ctx, nox, "") == ("noxfile.py", "requirements-test.txt")
     assert runner_backend(ctx, nox, "") == "uv"
     assert runner_backend(ctx_of({"noxfile.py": "import nox\n"}), nox, "") == ""
+
+
+def test_tox_inputs_follow_the_environments_that_run() -> None:
+    text = (
+        "[tox]\nenvlist = py312, lint\n\n[testenv]\ndeps = -rrequirements/test.txt\n"
+        "\n[testenv:lint]\ndeps = ruff==0.6.9\n\n[testenv:docs]\ndeps =\n"
+        "    -r{toxinidir}/docs/requirements.txt\n    # -r{toxinidir}/docs/requirements.in\n"
+        "    -c{toxinidir}/constraints.txt\n"
+    )
+    files = {
+        "tox.ini": text,
+        "requirements/test.txt": "pytest==8.3.3\n",
+        "docs/requirements.txt": "sphinx==7.3.7\n",
+        "docs/requirements.in": "sphinx\n",
+        "constraints.txt": "x==1\n",
+    }
+    ctx = ctx_of(files)
+
+    def inputs(command: str) -> tuple[str, ...]:
+        (install,) = find_installs(parse_script(command))
+        return session_inputs(ctx, install, "")
+
+    assert inputs("tox -p auto") == ("tox.ini", "requirements/test.txt")
+    assert inputs("tox -e docs") == ("tox.ini", "requirements/test.txt", "docs/requirements.txt")

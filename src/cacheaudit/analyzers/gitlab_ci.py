@@ -56,7 +56,7 @@ from cacheaudit.installs import (
 )
 from cacheaudit.model import Analysis, Finding, Fix, InstallSite, Location
 from cacheaudit.parsing.lockfiles import load_toml, yarn_flavour
-from cacheaudit.parsing.shell import Command, InstallCommand, find_installs, parse_script
+from cacheaudit.parsing.shell import Command, InstallCommand, parse_script
 from cacheaudit.paths import glob_match, normalize
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import RULES
@@ -825,7 +825,7 @@ class _Audit:
         installs = []
         counter: Counter[tuple[str, str, str]] = Counter()
         for step in steps:
-            for install in find_installs([step.command]):
+            for install in scripts.repo_installs(self.ctx, [step.command], step.workdir):
                 if not self.downloads(install, step):
                     continue
                 slot = (step.owner, step.section, install.tool)

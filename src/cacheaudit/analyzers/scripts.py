@@ -24,7 +24,7 @@ import json
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cacheaudit.parsing.shell import Command, InstallCommand, find_installs, parse_script
 from cacheaudit.paths import normalize
@@ -83,6 +83,21 @@ def followed_installs(
     return list(_installs(ctx, command, workdir, max_depth, frozenset()))
 
 
+def repo_installs(
+    ctx: RepoContext, commands: list[Command], workdir: str | None
+) -> list[InstallCommand]:
+    """:func:`find_installs` with what the repository adds: a tox/nox run whose sessions the
+    repository's config makes install with uv (tox-uv, ``default_venv_backend = "uv"``) gets
+    ``backend="uv"``, so its cache owner is uv's cache, not pip's."""
+    out = []
+    for install in find_installs(commands):
+        if install.tool in ("tox", "nox") and not install.backend and workdir is not None:
+            backend = runner_backend(ctx, install, workdir)
+            install = replace(install, backend=backend) if backend else install
+        out.append(install)
+    return out
+
+
 def _installs(
     ctx: RepoContext, command: Command, workdir: str | None, depth: int, seen: frozenset[str]
 ) -> Iterator[tuple[InstallCommand, str | None, str]]:
@@ -93,7 +108,7 @@ def _installs(
             continue
         inner_seen = seen | {followed.key}
         for inner, wd in with_workdirs(followed.commands, followed.workdir):
-            yield from ((i, wd, followed.path) for i in find_installs([inner]))
+            yield from ((i, wd, followed.path) for i in repo_installs(ctx, [inner], wd))
             yield from _installs(ctx, inner, wd, depth - 1, inner_seen)
 
 
@@ -487,7 +502,7 @@ def _package_scripts(ctx: RepoContext, path: str) -> dict[str, tuple[int, str]]:
 # --- tox and nox -----------------------------------------------------------------------------
 
 _TOX_FILES = ("tox.ini", "tox.toml", "pyproject.toml", "setup.cfg")
-_REQ_IN_DEPS = re.compile(
+_REQ_IN_DEPS = re.compile(  # -r files only: -c constraints are not installed
     r"(?:^|[\s\"',\[])-r\s*[\"']?([^\s\"',\]]+)|(?:^|\s)--requirement[ =]([^\s\"',\]]+)"
 )
 _NOX_INSTALL_R = re.compile(r"""session\.install\(([^)]*)\)""", re.S)
@@ -531,10 +546,11 @@ def session_inputs(ctx: RepoContext, install: InstallCommand, workdir: str) -> t
     base = posixpath.dirname(config)
     names: list[str] = []
     if install.tool == "tox":
-        for match in _REQ_IN_DEPS.finditer(text):
+        for match in _REQ_IN_DEPS.finditer(_tox_deps_text(text, install, config)):
             names.append(match.group(1) or match.group(2))
     else:
-        for call in _NOX_INSTALL_R.finditer(text):
+        code = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#"))
+        for call in _NOX_INSTALL_R.finditer(code):
             words = _QUOTED.findall(call.group(1))
             for k, word in enumerate(words):
                 if word in ("-r", "--requirement") and k + 1 < len(words):
@@ -550,6 +566,32 @@ def session_inputs(ctx: RepoContext, install: InstallCommand, workdir: str) -> t
         if path is not None and path in ctx.paths:
             found.append(path)
     return tuple(dict.fromkeys(found))
+
+
+def _tox_deps_text(text: str, install: InstallCommand, config: str) -> str:
+    """The tox.ini text whose ``deps`` the command's environments install: ``[testenv]`` and
+    the ``[testenv:NAME]`` sections of the environments named with ``-e`` (else the envlist),
+    comment lines dropped. Other config formats: the whole file, comments dropped."""
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(("#", ";"))]
+    if not config.endswith("tox.ini"):
+        return "\n".join(lines)
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for line in lines:
+        header = re.match(r"\s*\[([^\]]+)\]\s*$", line)
+        if header:
+            current = header.group(1).strip()
+            continue
+        sections.setdefault(current, []).append(line)
+    wanted = [v for o, v in install.option_values if o in ("-e", "--env")]
+    envs = {e.strip() for v in wanted for e in v.split(",") if e.strip()}
+    if not envs:
+        envlist = re.search(
+            r"^envlist\s*=(.*(?:\n[ \t]+.*)*)", "\n".join(sections.get("tox", [])), re.M
+        )
+        envs = set(re.split(r"[,\s]+", envlist.group(1))) - {""} if envlist else set()
+    chosen = ["testenv"] + [f"testenv:{env}" for env in sorted(envs)]
+    return "\n".join(ln for name in chosen for ln in sections.get(name, []))
 
 
 def runner_backend(ctx: RepoContext, install: InstallCommand, workdir: str) -> str:

@@ -1161,13 +1161,15 @@ def _uv_backend(prog: str, a: _Args, command: Command) -> bool:
 
 
 # `uvx TOOL`, `uv tool run TOOL`, `pipx run TOOL`: the tool's own download is a bootstrap; the
-# command it runs is recognised (``uvx nox -s tests`` is a nox run).
+# command it runs is recognised (``uvx nox -s tests`` is a nox run). `uv run`, `poetry run`,
+# `pdm run`, `pipenv run` of tox or nox likewise (the environment sync `uv run` does itself is
+# not recorded here: after a `uv sync` it downloads nothing).
 _UV_RUN_SPEC = _spec("w", (
     "--from --with --with-editable --with-requirements --python --index --default-index "
     "--index-url --extra-index-url --find-links --cache-dir --directory --project "
     "--constraints --overrides --build-constraints --resolution --prerelease --exclude-newer "
     "--refresh-package --upgrade-package --reinstall-package --config-file --color "
-    "--link-mode"))  # fmt: skip
+    "--link-mode --extra --group --only-group --no-group --package --env-file"))  # fmt: skip
 _PIPX_RUN_SPEC = _spec("", "--spec --python --pip-args --index-url --backend")
 
 
@@ -1175,6 +1177,10 @@ def _tool_runner(prog: str, args: list[str]) -> tuple[list[str], tuple[str, ...]
     """(the command an ephemeral tool runner runs, the packages it adds with ``--with``)."""
     if prog == "uv" and args[:2] == ["tool", "run"]:
         prog, args = "uvx", args[2:]
+    elif prog == "uv" and args[:1] == ["run"]:  # `uv run tox`: the project env's tox
+        prog, args = "uvx", args[1:]
+    elif prog in ("poetry", "pdm", "pipenv") and args[:1] == ["run"]:
+        prog, args = "pipx", args[1:]  # no options of their own before the command
     elif prog == "pipx" and args[:1] == ["run"]:
         args = args[1:]
     elif prog != "uvx":

@@ -71,9 +71,14 @@ def _hashes_something(ctx: RepoContext, keys: tuple[str, ...]) -> bool:
     return ctx.memo("key-hashes-something", "\0".join(keys), compute)
 
 
+_RUNNER_CONFIGS = frozenset({"tox.ini", "tox.toml", "noxfile.py", "setup.cfg"})
+
+
 def _effective_inputs(ctx: RepoContext, site: Site) -> list[str]:
     """The site's existing inputs plus the files their ``-r``/``-c`` lines pull in."""
     found = existing_inputs(ctx, site)
+    if site.site.tool in ("tox", "nox"):  # their config names deps; its -r files are inputs
+        found = [p for p in found if posixpath.basename(p) not in _RUNNER_CONFIGS]
     installed, constraints = requirement_inputs(ctx, site)
     if installed or constraints:
         resolution = reqs.resolve(ctx, installed, constraints)

@@ -29,7 +29,7 @@ from cacheaudit.repo import RepoContext
 EXAMPLE_DIRS = frozenset({
     "fixtures", "fixture", "testdata", "test-data", "test_data", "examples", "example",
     "samples", "sample", "docs", "doc", "demo", "demos", "templates", "template", "skeleton",
-    "cookiecutter", "snippets",
+    "cookiecutter", "snippets", ".devcontainer",
 })  # fmt: skip
 """Directories whose installs demonstrate or test something rather than build the project."""
 
@@ -82,9 +82,15 @@ def publishes(ctx: RepoContext) -> bool:
     return ctx.memo("publishes-package", "", compute)
 
 
+_DEV_IMAGE = re.compile(
+    r"(^|/)(dev|development|\.devcontainer)/|(^|/)[^/]*(\.dev|-dev)$|(^|/)dev\.", re.I
+)
+
+
 def deployed(sites: list[Site]) -> bool:
-    """A Dockerfile installs the project: it is an application the repository ships."""
-    return any(s.site.platform == "dockerfile" for s in sites)
+    """A Dockerfile installs the project: it is an application the repository ships (a
+    development image, ``docker/development/Dockerfile`` or ``Dockerfile.dev``, is not)."""
+    return any(s.site.platform == "dockerfile" and not _DEV_IMAGE.search(s.path) for s in sites)
 
 
 def dependency_installed(dep: Dependency, site: Site) -> bool:

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from cacheaudit.analyzers.github_actions.model import Doc, EffStep, Install, _is_expr, _map
-from cacheaudit.analyzers.scripts import followed_installs
-from cacheaudit.parsing.shell import Command, InstallCommand, find_installs
+from cacheaudit.analyzers.scripts import followed_installs, repo_installs
+from cacheaudit.parsing.shell import Command, InstallCommand
 from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
 
@@ -89,7 +89,7 @@ def _run_installs(ctx: RepoContext, eff: EffStep, pos: int) -> list[Install]:
     for command, workdir in _with_workdirs(commands, wd):
         env = {**eff.env, **dict(command.env)}
         column = _column(step.doc, command)
-        for cmd in find_installs([command]):
+        for cmd in repo_installs(ctx, [command], workdir):
             out.append(
                 Install(
                     pos, eff, cmd, cmd.line, column, env, workdir, _is_registry(ctx, cmd, workdir)
