@@ -353,6 +353,40 @@ def test_ca502_dockerfile_stage_scope() -> None:
     assert ids(analyze(files, [at(5)])) == ["CA502"]
 
 
+@pytest.mark.parametrize(
+    ("arg", "fires"),
+    [
+        ('ARG UV_OPTIONS="--frozen --no-install-project"', False),
+        ('ARG UV_OPTIONS="--no-install-project"', True),
+        ("ARG OTHER=1", False),  # where $UV_OPTIONS comes from cannot be told: say nothing
+    ],
+)
+def test_ca502_options_from_a_variable(arg: str, fires: bool) -> None:
+    dockerfile = f"FROM python:3.12\n{arg}\nRUN uv sync $UV_OPTIONS\n"
+    files = {"pyproject.toml": PYPROJECT, "uv.lock": UV_LOCK, "Dockerfile": dockerfile}
+    found = analyze(
+        files,
+        [
+            site(
+                "uv sync $UV_OPTIONS",
+                inputs=("pyproject.toml", "uv.lock"),
+                platform="dockerfile",
+                path="Dockerfile",
+                line=3,
+            )
+        ],
+    )
+    assert ids(found) == (["CA502"] if fires else [])
+
+
+def test_installs_in_project_templates_and_fixtures_are_not_judged() -> None:
+    files = {"pyproject.toml": PYPROJECT, "uv.lock": UV_LOCK}
+    inputs = ("pyproject.toml", "uv.lock")
+    for path in ("{{cookiecutter.slug}}/Dockerfile", "tests/fixtures/app/Dockerfile"):
+        here = site("uv sync", inputs=inputs, platform="dockerfile", path=path, line=3)
+        assert analyze(files, [here]) == [], path
+
+
 def test_uv_sync_without_a_lock_is_ca403_not_ca502() -> None:
     files = {"pyproject.toml": PYPROJECT, WORKFLOW: "x"}
     assert ids(analyze(files, [site("uv sync", inputs=("pyproject.toml",))])) == ["CA403"]

@@ -351,3 +351,18 @@ def test_tox_inputs_follow_the_environments_that_run() -> None:
 
     assert inputs("tox -p auto") == ("tox.ini", "requirements/test.txt")
     assert inputs("tox -e docs") == ("tox.ini", "requirements/test.txt", "docs/requirements.txt")
+
+
+def test_script_variables_are_put_in() -> None:
+    script = (
+        '#!/bin/sh -e\n[ "$1" = "-p" ] && PYTHON=$2 || PYTHON="python3"\n'
+        'REQUIREMENTS="requirements.txt"\nif [ -z "$CI" ]; then\n  PIP="venv/bin/pip"\n'
+        'else\n  PIP="pip"\nfi\n"$PIP" install -U pip\n"$PIP" install -r "$REQUIREMENTS"\n'
+        '"$PYTHON" -m pip install -r ${EXTRA}/dev.txt\n'
+    )
+    found = followed_installs(ctx_of({"scripts/install": script}), cmd("scripts/install"), "")
+    assert [(i.command.argv, i.requirement_files) for i, _, _ in found] == [
+        (("pip", "install", "-U", "pip"), ()),
+        (("pip", "install", "-r", "requirements.txt"), ("requirements.txt",)),
+        (("python3", "-m", "pip", "install", "-r", "${EXTRA}/dev.txt"), ("${EXTRA}/dev.txt",)),
+    ]

@@ -185,8 +185,43 @@ def _script(ctx: RepoContext, command: Command, workdir: str) -> Followed | None
     ):
         return None  # ./build.py, bin/tool: not shell
     sourced = command.argv[0] in ("source", ".")
-    commands = tuple(parse_script(text))
+    commands = tuple(substitute_variables(parse_script(text)))
     return Followed(path, commands, workdir, sourced, "script", path)
+
+
+_SHELL_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def substitute_variables(commands: Iterable[Command]) -> list[Command]:
+    """The commands with the script's own simple variables put in (``PIP="pip"`` then
+    ``"$PIP" install -r "$REQUIREMENTS"`` → ``pip install -r requirements.txt``): assignments
+    are taken in order, the last one seen wins (both branches of an ``if`` assign the same
+    kind of value), and a value that itself holds an unknown ``$`` stays unknown."""
+    known: dict[str, str] = {}
+    out = []
+    for command in commands:
+        if not command.argv:
+            for name, value in command.env:
+                expanded = _expand_known(value, known)
+                if "$" in expanded or "`" in expanded:
+                    known.pop(name, None)
+                else:
+                    known[name] = expanded
+            out.append(command)
+            continue
+        if known and any("$" in word for word in command.argv):
+            argv = tuple(_expand_known(word, known) for word in command.argv)
+            command = replace(command, argv=argv, text=_expand_known(command.text, known))
+        out.append(command)
+    return out
+
+
+def _expand_known(word: str, known: dict[str, str]) -> str:
+    def sub(match: re.Match[str]) -> str:
+        value = known.get(match.group(1) or match.group(2))
+        return match.group(0) if value is None else value
+
+    return _SHELL_VAR.sub(sub, word)
 
 
 # --- make ------------------------------------------------------------------------------------

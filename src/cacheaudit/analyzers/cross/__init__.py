@@ -21,6 +21,7 @@ Modules, by what the rules judge: :mod:`.sites` (the install map read back, shar
 from __future__ import annotations
 
 from cacheaudit.analyzers.cross.cache_keys import key_ignores_inputs
+from cacheaudit.analyzers.cross.installed import sample
 from cacheaudit.analyzers.cross.lock_use import locked_not_enforced, lockfile_not_used
 from cacheaudit.analyzers.cross.missing_inputs import missing_inputs
 from cacheaudit.analyzers.cross.pinning import no_lockfile, unpinned_inputs, unpinned_sources
@@ -30,7 +31,8 @@ from cacheaudit.repo import RepoContext
 
 
 def analyze_repo(ctx: RepoContext, installs: list[InstallSite]) -> Analysis:
-    sites = [Site(s, reparse(s)) for s in sorted(installs, key=site_order)]
+    ordered = sorted(installs, key=site_order)
+    sites = [Site(s, reparse(s)) for s in ordered if not sample(s.location.path)]
     findings: list[Finding] = []
     lock_findings, ignored_files = lockfile_not_used(ctx, sites)
     findings.extend(lock_findings)

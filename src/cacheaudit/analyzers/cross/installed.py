@@ -49,6 +49,16 @@ def exemplary(path: str) -> bool:
     return any(p.lower() in EXAMPLE_DIRS or "{{" in p for p in parts)
 
 
+_SAMPLE_DIRS = EXAMPLE_DIRS - {"docs", "doc", ".devcontainer", "demo", "demos", "snippets"}
+
+
+def sample(path: str) -> bool:
+    """Whether ``path`` sits in a fixture, example, sample or project-template directory: what
+    is written there is not run by this repository at all (the CA5xx rules skip it too)."""
+    parts = path.split("/")[:-1]
+    return any(p.lower() in _SAMPLE_DIRS or "{{" in p for p in parts)
+
+
 def judged(sites: list[Site]) -> list[Site]:
     """The sites whose dependency files the CA4xx rules judge."""
     return [s for s in sites if not exemplary(s.path)]

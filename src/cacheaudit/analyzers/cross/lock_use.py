@@ -364,6 +364,9 @@ def locked_not_enforced(ctx: RepoContext, sites: list[Site]) -> list[Finding]:
             continue
         if set(ENFORCE_FLAGS[tool]) & site.options:
             continue
+        expanded = _variable_options(ctx, site)
+        if expanded is None or set(ENFORCE_FLAGS[tool]) & expanded:
+            continue  # options from a variable: enforced, or unknowable
         if _env_enforces(ctx, site, tool) or _resolves_on_purpose(ctx, site):
             continue
         lock = _site_lock(ctx, site, tool)
@@ -415,6 +418,31 @@ def _env_enforces(ctx: RepoContext, site: Site, tool: str) -> bool:
 
 
 _UV_UPGRADE = re.compile(r"\buv\s+lock\b[^\n]*?(\s--upgrade\b|\s-U\b|\s--upgrade-package\b|\s-P\b)")
+
+
+_VAR_WORD = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+
+
+def _variable_options(ctx: RepoContext, site: Site) -> frozenset[str] | None:
+    """Options that ``$VARS`` in the install's words stand for, from their assignments in the
+    install's scope (``ARG UV_OPTIONS="--frozen ..."``, ``UV_OPTIONS: --locked``, ``X=...``);
+    None when a variable's value cannot be found (then nothing is claimed)."""
+    if site.install is None:
+        return frozenset()
+    names = [m.group(1) for w in site.install.command.argv[1:] for m in _VAR_WORD.finditer(w)]
+    if not names:
+        return frozenset()
+    scope = _scope_text(ctx, site)
+    words: set[str] = set()
+    for name in names:
+        found = re.findall(
+            rf"(?:^|[\s;])(?:ARG\s+|ENV\s+|export\s+)?{name}\s*[=:]\s*(.*)$", scope, re.M
+        )
+        if not found:
+            return None
+        for value in found:
+            words.update(w.strip("\"'") for w in value.split())
+    return frozenset(w for w in words if w.startswith("-"))
 
 
 def _resolves_on_purpose(ctx: RepoContext, site: Site) -> bool:
