@@ -366,3 +366,17 @@ def test_script_variables_are_put_in() -> None:
         (("pip", "install", "-r", "requirements.txt"), ("requirements.txt",)),
         (("python3", "-m", "pip", "install", "-r", "${EXTRA}/dev.txt"), ("${EXTRA}/dev.txt",)),
     ]
+
+
+@pytest.mark.parametrize(
+    ("tox_ini", "backend"),
+    [
+        ("[tox]\nrequires = tox-uv>=1\n", "uv"),
+        ("[testenv]\nrunner = uv-venv-lock-runner\n", "uv"),
+        ("[testenv]\nuv_seed = true\n", "uv"),
+        ("[tox]\n# we could use tox-uv one day\nrequires = tox>=4\n", ""),
+    ],
+)
+def test_tox_uv_backend_from_the_config(tox_ini: str, backend: str) -> None:
+    (tox,) = find_installs(parse_script("tox -e py"))
+    assert runner_backend(ctx_of({"tox.ini": tox_ini}), tox, "") == backend

@@ -629,6 +629,13 @@ def _tox_deps_text(text: str, install: InstallCommand, config: str) -> str:
     return "\n".join(ln for name in chosen for ln in sections.get(name, []))
 
 
+_TOX_UV = re.compile(
+    r"\btox-uv\b|uv-venv(-lock)?-runner|^\s*uv_(seed|resolution|python_preference|sync_flags)\s*=",
+    re.M,
+)
+"""tox-uv in tox's ``requires``, its runners, or settings only tox-uv reads (``uv_seed``)."""
+
+
 def runner_backend(ctx: RepoContext, install: InstallCommand, workdir: str) -> str:
     """``uv`` when tox/nox sessions install with uv: said on the command line
     (:attr:`InstallCommand.backend`) or by the repository (tox ``requires = tox-uv``,
@@ -636,8 +643,9 @@ def runner_backend(ctx: RepoContext, install: InstallCommand, workdir: str) -> s
     if install.backend:
         return install.backend
     config = session_config(ctx, install, workdir)
-    text = (ctx.read_text(config) or "") if config else ""
-    if install.tool == "tox" and re.search(r"\btox-uv\b|uv-venv(-lock)?-runner", text):
+    raw = (ctx.read_text(config) or "") if config else ""
+    text = "\n".join(ln for ln in raw.splitlines() if not ln.lstrip().startswith(("#", ";")))
+    if install.tool == "tox" and _TOX_UV.search(text):
         return "uv"
     if install.tool == "nox" and re.search(r"""default_venv_backend\s*=\s*["']uv""", text):
         return "uv"
