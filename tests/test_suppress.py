@@ -10,7 +10,12 @@ import pytest
 from cacheaudit.errors import UsageError
 from cacheaudit.model import Finding, Location
 from cacheaudit.rules import RULES
-from cacheaudit.suppress import load_baseline, parse_directives, suppress
+from cacheaudit.suppress import (
+    load_baseline,
+    parse_directives,
+    suppress,
+    unknown_rule_notices,
+)
 
 WORKFLOW = """\
 jobs:
@@ -110,3 +115,36 @@ def test_json_that_is_not_a_cacheaudit_report_is_refused(tmp_path: Path, text: s
     bad.write_text(text)
     with pytest.raises(UsageError, match="not a cacheaudit JSON report"):
         load_baseline(bad)
+
+
+def test_unknown_rule_ids_in_directives_are_notices() -> None:
+    (notice,) = unknown_rule_notices(".github/workflows/ci.yml", WORKFLOW)
+    assert (notice.rule_id, notice.location.line) == ("CA001", 8)
+    assert "'CA999'" in notice.message and "suppresses nothing" in notice.message
+    text = "# cacheaudit: ignore-file[CA301, no-such-rule]\nRUN pip install x\n"
+    (named,) = unknown_rule_notices("Dockerfile", text)
+    assert "'no-such-rule'" in named.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# cacheaudit: ignore\n",
+        "# cacheaudit: ignore[CA101, gha-install-without-cache]\n",
+        "# cacheaudit: ignore-file[CA3]\n",
+        "# no directive here, CA999\n",
+        "# cacheaudit: ignore[CA404]\n",  # opt-in rules are rules too
+    ],
+)
+def test_known_rules_and_plain_comments_give_no_notice(text: str) -> None:
+    assert unknown_rule_notices("requirements.txt", text) == []
+
+
+def test_the_audit_reports_unknown_ids_once_per_directive(tmp_path: Path) -> None:
+    from tests.conftest import run_audit
+
+    (tmp_path / "requirements.txt").write_text("flask==3.0.3  # cacheaudit: ignore[CA9O1]\n")
+    report = run_audit(tmp_path)
+    assert [(n.rule_id, n.location.path, n.location.line) for n in report.notices] == [
+        ("CA001", "requirements.txt", 1)
+    ]

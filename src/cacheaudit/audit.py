@@ -20,7 +20,7 @@ from cacheaudit.model import Analysis, Category, Finding, Location, Report
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import DEFAULT_RULE_IDS, RULES
 from cacheaudit.scoring import percent, score
-from cacheaudit.suppress import load_baseline, misplaced_markers, suppress
+from cacheaudit.suppress import load_baseline, misplaced_markers, suppress, unknown_rule_notices
 
 KIND_CATEGORIES: dict[FileKind, Category] = {
     FileKind.WORKFLOW: Category.CI,
@@ -203,6 +203,7 @@ def audit(config: Config) -> Report:
     )
     raw.extend(found.notices)
     raw.extend(ctx.notices)
+    raw.extend(n for f in ctx.files for n in unknown_rule_notices(f.path, f.text))
 
     # Excluded files exist (rules see them) but nothing in them is reported.
     in_scope = _dedupe(

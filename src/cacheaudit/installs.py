@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
+from cacheaudit.analyzers.scripts import session_inputs
 from cacheaudit.parsing.shell import InstallCommand
 from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
@@ -50,6 +51,8 @@ CACHE_FACTS: dict[str, CacheFacts] = {
     "pnpm": CacheFacts("pnpm", ".local/share/pnpm/store", "/root/.local/share/pnpm/store",
                        ("npm_config_store_dir", "pnpm_config_store_dir", "PNPM_STORE_DIR"),
                        None, ("--store-dir",)),
+    "bun": CacheFacts("bun", ".bun/install/cache", "/root/.bun/install/cache",
+                      ("BUN_INSTALL_CACHE_DIR",), None, ("--cache-dir",)),
     "conda": CacheFacts("conda", ".conda/pkgs", "/opt/conda/pkgs", ("CONDA_PKGS_DIRS",), None),
     "apt": CacheFacts("apt", "/var/cache/apt", "/var/cache/apt", (), None),
     "apk": CacheFacts("apk", "/var/cache/apk", "/var/cache/apk", (), None),
@@ -65,6 +68,7 @@ LOCKFILES_BY_TOOL: dict[str, tuple[str, ...]] = {
     "npm": ("package-lock.json", "npm-shrinkwrap.json"),
     "yarn": ("yarn.lock",),
     "pnpm": ("pnpm-lock.yaml",),
+    "bun": ("bun.lock", "bun.lockb"),
 }
 
 MANIFESTS_BY_TOOL: dict[str, tuple[str, ...]] = {
@@ -75,6 +79,7 @@ MANIFESTS_BY_TOOL: dict[str, tuple[str, ...]] = {
     "npm": ("package.json",),
     "yarn": ("package.json",),
     "pnpm": ("package.json",),
+    "bun": ("package.json",),
 }
 
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
@@ -99,13 +104,16 @@ def implicit_inputs(
 ) -> tuple[str, ...]:
     """Existing manifest and lock files the command reads without naming them: ``uv sync`` →
     ``pyproject.toml`` and ``uv.lock``; ``npm ci`` → ``package.json`` and
-    ``package-lock.json``; ``pip install .`` → the project's ``pyproject.toml``/``setup.py``."""
+    ``package-lock.json``; ``pip install .`` → the project's ``pyproject.toml``/``setup.py``;
+    ``tox``/``nox`` → their config and the requirements files its sessions install."""
     tool = "uv" if install.tool == "uv" and install.action in ("sync",) else install.tool
     names: list[str] = []
     if tool in LOCKFILES_BY_TOOL and not (install.tool == "uv" and install.action != "sync"):
         names.extend(MANIFESTS_BY_TOOL.get(tool, ()))
         names.extend(LOCKFILES_BY_TOOL[tool])
     found = [rel for name in names if (rel := normalize(name, workdir)) and rel in ctx.paths]
+    if install.tool in ("tox", "nox"):  # tox.ini / noxfile.py and the -r files they name
+        found.extend(session_inputs(ctx, install, workdir))
     for target in install.local_targets:
         if target.endswith((".whl", ".tar.gz", ".zip")) or "$" in target:
             continue

@@ -1699,10 +1699,12 @@ Mount `/var/cache/apt` and `/var/lib/apt` as caches with `sharing=locked` and re
         Severity.WARNING,
         "CI or Docker installs from unpinned requirements with no lock or constraints.",
         what_it_does="""
-Flags requirements files that CI or a Dockerfile installs from when they contain unpinned or
-ranged requirements (`requests`, `django>=4.2`) and the install uses no lock or constraints
-file. Version ranges in a library's `pyproject.toml` are correct and not flagged: the rule
-judges what installs use, not what a library declares.
+Flags requirements files that CI or a Dockerfile installs from (following `-r` includes) when
+they contain unpinned or ranged requirements (`requests`, `django>=4.2`) and the install uses no
+lock or constraints file. Version ranges in a library's `pyproject.toml` are correct and not
+flagged: the rule judges what installs use, not what a library declares. Files nobody installs
+(docs, test fixtures) and installs written in example, fixture, template or docs directories are
+not judged.
 """,
         why_bad="""
 Each install resolves against whatever is newest on the index that day, so builds of the same
@@ -1752,12 +1754,19 @@ Keep the loose requirements in `requirements.in` and install from a compiled, fu
         "A VCS requirement on a branch or tag, not a commit, is rebuilt on every install.",
         what_it_does="""
 Flags VCS requirements (`git+https://...`, `git+ssh://...`) that name a branch or tag, or no
-ref at all, instead of a full commit hash.
+ref at all, instead of a full commit hash; and direct archive URLs whose file name does not carry
+`name-version` (`name @ https://github.com/o/r/archive/refs/tags/v1.2.zip`, `.../main.tar.gz`).
+Only in what an install actually reads: the requirements files CI or Docker installs (`-r`
+followed), and the dependencies, extras and groups an install takes from the `pyproject.toml`
+of a project it installs when no lock file records the commit. A published library's
+declarations are not judged unless a Dockerfile deploys it.
 """,
         why_bad="""
 pip caches wheels built from VCS URLs only when the ref is an immutable commit hash, so a branch
 or tag is cloned and built from source on every install, cache or not. The branch can also move
-between two builds of the same commit.
+between two builds of the same commit. Likewise pip caches a wheel built from an archive URL only
+when the file name looks immutable (`pkg-1.2.tar.gz`): `v1.2.zip` is downloaded and built again
+every time.
 """,
         example="""
 acme-utils @ git+https://github.com/acme/acme-utils.git@main
@@ -1784,7 +1793,10 @@ the package to an index and pin its version.
         "An application installed in CI or Docker has no lock file.",
         what_it_does="""
 Flags a project that CI or a Dockerfile installs from `pyproject.toml` when no lock file exists
-(`uv.lock`, `poetry.lock`, `pdm.lock`, `Pipfile.lock`, or a compiled requirements file).
+(`uv.lock`, `poetry.lock`, `pdm.lock`, `Pipfile.lock`, or a compiled requirements file). A
+library the repository publishes (a PyPI upload in CI) is not flagged unless a Dockerfile
+deploys it: its ranges are meant to float. Installs in example, fixture, template or docs
+directories are not evidence of an application.
 """,
         why_bad="""
 Every install resolves the dependency ranges afresh, so CI, images and developer machines run
@@ -1915,7 +1927,10 @@ file exported from the lock (`uv export`, `poetry export`).
         what_it_does="""
 Flags lock-aware installs in CI or Docker that may update the lock instead of failing:
 `uv sync` without `--locked` or `--frozen`, `pipenv install` without `--deploy`, and
-`yarn install` without `--immutable` (Berry) or `--frozen-lockfile` (classic).
+`yarn install` without `--immutable` (Berry) or `--frozen-lockfile` (classic). Silent where the
+job (or Dockerfile stage) sets `UV_LOCKED`/`UV_FROZEN`, or deliberately resolves differently:
+`UV_RESOLUTION`, `--resolution lowest`, `--upgrade`, or a `uv lock --upgrade` step. Settings of
+other jobs in the same file do not count.
 """,
         why_bad="""
 When the lock file is out of date with the manifest, these commands quietly re-resolve and

@@ -16,6 +16,10 @@ comment. Such findings are suppressed with the comment itself as the reason.
 In a Dockerfile only an own-line comment counts: Docker has no trailing comments, and would read
 a trailing marker as more arguments of the instruction. A trailing marker there is not honoured,
 and ``misplaced_markers`` turns it into a CA004 notice.
+
+A directive naming a rule that does not exist (``ignore[CA999]``, a misspelt name) suppresses
+nothing for that name and is reported as a notice (:func:`unknown_rule_notices`), as ruff warns
+about unknown codes in ``# noqa``.
 """
 
 from __future__ import annotations
@@ -177,6 +181,37 @@ def _zizmor_directives(text: str) -> dict[int, tuple[frozenset[str], str]]:
                 old_ids, old_reason = found.get(k + 1, (frozenset(), reason))
                 found[k + 1] = (old_ids | ids, old_reason)
     return found
+
+
+def unknown_rule_notices(path: str, text: str) -> list[Finding]:
+    """A CA001 notice for each rule id or name in a ``# cacheaudit: ignore[...]`` directive of
+    ``path`` that names no rule: the typo would otherwise leave the finding unsuppressed with
+    no word said."""
+    from cacheaudit.notices import parse_error
+
+    notices: list[Finding] = []
+    if "cacheaudit" not in text:
+        return notices
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "cacheaudit" not in line:
+            continue
+        for match in _DIRECTIVE.finditer(line):
+            for part in re.split(r"[,\s]+", match.group(2) or ""):
+                if not part:
+                    continue
+                try:
+                    match_rules([part])
+                except UsageError:
+                    notices.append(
+                        parse_error(
+                            path,
+                            f"`# cacheaudit: {match.group(1).lower()}[...]` names {part!r}, which "
+                            "is no rule (see `cacheaudit rules`): it suppresses nothing",
+                            number,
+                            match.start() + 1,
+                        )
+                    )
+    return notices
 
 
 def load_baseline(path: Path) -> frozenset[str]:

@@ -274,6 +274,117 @@ def test_uv_sync_enforced(command: str, workflow: str) -> None:
     assert analyze(files, [site(command, inputs=("pyproject.toml", "uv.lock"))]) == []
 
 
+TWO_JOBS = """\
+name: ci
+on: push
+env:
+  PYTHONUNBUFFERED: "1"
+jobs:
+  lowest:
+    runs-on: ubuntu-latest
+    env:
+      {lowest_env}
+    steps:
+      - run: {lowest_step}
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: uv sync
+"""
+
+
+@pytest.mark.parametrize(
+    ("lowest_env", "lowest_step", "fires"),
+    [
+        # settings in another job do not reach `test`'s uv sync (line 16)
+        ("UV_FROZEN: 1", "uv sync", True),
+        ("UV_RESOLUTION: lowest-direct", "uv sync", True),
+        ("X: 1", "uv lock --upgrade", True),
+        ("X: 1", "echo no UV_FROZEN here", True),
+    ],
+)
+def test_ca502_settings_of_other_jobs_do_not_count(
+    lowest_env: str, lowest_step: str, fires: bool
+) -> None:
+    text = TWO_JOBS.format(lowest_env=lowest_env, lowest_step=lowest_step)
+    files = {"pyproject.toml": PYPROJECT, "uv.lock": UV_LOCK, WORKFLOW: text}
+    found = analyze(files, [site("uv sync", inputs=("pyproject.toml", "uv.lock"), line=16)])
+    assert ids(found) == (["CA502"] if fires else [])
+
+
+@pytest.mark.parametrize(
+    ("lowest_env", "command"),
+    [
+        ("UV_RESOLUTION: lowest-direct", "uv sync"),
+        ("UV_FROZEN: 1", "uv sync"),
+        ("X: 1", "uv sync --resolution lowest"),
+        ("X: 1", "uv sync --upgrade"),
+        ("X: 1", "UV_RESOLUTION=highest uv sync"),
+    ],
+)
+def test_ca502_deliberate_resolution_in_the_same_job(lowest_env: str, command: str) -> None:
+    text = TWO_JOBS.format(lowest_env=lowest_env, lowest_step=command)
+    files = {"pyproject.toml": PYPROJECT, "uv.lock": UV_LOCK, WORKFLOW: text}
+    assert analyze(files, [site(command, inputs=("pyproject.toml", "uv.lock"), line=11)]) == []
+
+
+def test_ca502_uv_lock_upgrade_step_in_the_same_job() -> None:
+    text = TWO_JOBS.format(lowest_env="X: 1", lowest_step="uv lock --upgrade && uv sync")
+    files = {"pyproject.toml": PYPROJECT, "uv.lock": UV_LOCK, WORKFLOW: text}
+    inputs = ("pyproject.toml", "uv.lock")
+    assert analyze(files, [site("uv sync", inputs=inputs, line=11)]) == []
+    assert ids(analyze(files, [site("uv sync", inputs=inputs, line=16)])) == ["CA502"]
+
+
+def test_ca502_dockerfile_stage_scope() -> None:
+    dockerfile = (
+        "FROM python:3.12 AS lowest\nENV UV_RESOLUTION=lowest\nRUN uv sync\n"
+        "FROM python:3.12\nRUN uv sync\n"
+    )
+    files = {"pyproject.toml": PYPROJECT, "uv.lock": UV_LOCK, "Dockerfile": dockerfile}
+    inputs = ("pyproject.toml", "uv.lock")
+
+    def at(line: int) -> InstallSite:
+        return site("uv sync", inputs=inputs, platform="dockerfile", path="Dockerfile", line=line)
+
+    assert analyze(files, [at(3)]) == []
+    assert ids(analyze(files, [at(5)])) == ["CA502"]
+
+
+@pytest.mark.parametrize(
+    ("arg", "fires"),
+    [
+        ('ARG UV_OPTIONS="--frozen --no-install-project"', False),
+        ('ARG UV_OPTIONS="--no-install-project"', True),
+        ("ARG OTHER=1", False),  # where $UV_OPTIONS comes from cannot be told: say nothing
+    ],
+)
+def test_ca502_options_from_a_variable(arg: str, fires: bool) -> None:
+    dockerfile = f"FROM python:3.12\n{arg}\nRUN uv sync $UV_OPTIONS\n"
+    files = {"pyproject.toml": PYPROJECT, "uv.lock": UV_LOCK, "Dockerfile": dockerfile}
+    found = analyze(
+        files,
+        [
+            site(
+                "uv sync $UV_OPTIONS",
+                inputs=("pyproject.toml", "uv.lock"),
+                platform="dockerfile",
+                path="Dockerfile",
+                line=3,
+            )
+        ],
+    )
+    assert ids(found) == (["CA502"] if fires else [])
+
+
+def test_installs_in_project_templates_and_fixtures_are_not_judged() -> None:
+    files = {"pyproject.toml": PYPROJECT, "uv.lock": UV_LOCK}
+    inputs = ("pyproject.toml", "uv.lock")
+    for path in ("{{cookiecutter.slug}}/Dockerfile", "tests/fixtures/app/Dockerfile"):
+        here = site("uv sync", inputs=inputs, platform="dockerfile", path=path, line=3)
+        assert analyze(files, [here]) == [], path
+
+
 def test_uv_sync_without_a_lock_is_ca403_not_ca502() -> None:
     files = {"pyproject.toml": PYPROJECT, WORKFLOW: "x"}
     assert ids(analyze(files, [site("uv sync", inputs=("pyproject.toml",))])) == ["CA403"]

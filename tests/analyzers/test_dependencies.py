@@ -1,4 +1,5 @@
-"""The per-file dependency rules: CA001 lines, CA402, CA404, CA504 includes; pyproject parsing."""
+"""The per-file dependency rules: CA001 lines, CA404, CA504 includes; pyproject parsing; and
+CA402 on the files an install reads (built here, reported by the cross-file analyzer)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from cacheaudit.analyzers import dependencies
-from cacheaudit.model import Finding
+from cacheaudit.analyzers import cross, dependencies
+from cacheaudit.model import Finding, InstallSite, Location
+from cacheaudit.parsing.shell import find_installs, parse_script
 from cacheaudit.repo import RepoContext
 
 
@@ -16,6 +18,23 @@ def run(files: dict[str, str], path: str) -> list[Finding]:
     source = ctx.file(path)
     assert source is not None, f"{path} is not classified"
     return dependencies.analyze(ctx, source).findings
+
+
+def installed(
+    files: dict[str, str],
+    command: str = "pip install -r requirements.txt",
+    *,
+    inputs: tuple[str, ...] = ("requirements.txt",),
+    path: str = ".github/workflows/ci.yml",
+    platform: str = "github-actions",
+) -> list[Finding]:
+    """CA402 findings when ``command`` (recorded as an install site reading ``inputs``) runs."""
+    ctx = RepoContext.from_files(Path("/nonexistent-root"), files)
+    (install,) = find_installs(parse_script(command))
+    site = InstallSite(
+        Location(path, 9), platform, "job test", install.tool, command, inputs, cached=True
+    )
+    return [f for f in cross.analyze_repo(ctx, [site]).findings if f.rule_id == "CA402"]
 
 
 def rules(findings: list[Finding]) -> list[tuple[str, int]]:
@@ -87,7 +106,8 @@ def test_vcs_branch_names_package_ref_and_fix() -> None:
         "requirements.txt": "flask==3.0.3\n"
         "acme-kit @ git+https://github.com/acme/kit.git@main ; python_version >= '3.10'\n"
     }
-    (finding,) = run(files, "requirements.txt")
+    assert run(files, "requirements.txt") == []  # not judged on its own
+    (finding,) = installed(files)
     assert (finding.rule_id, finding.location.line) == ("CA402", 2)
     assert "acme-kit" in finding.message and "`main`" in finding.message
     assert finding.fix is not None
@@ -106,7 +126,7 @@ def test_vcs_forms_that_pip_cannot_cache() -> None:
             "four @ hg+https://hg.example.com/four@" + "c" * 40 + "\n"
         )
     }
-    findings = run(files, "requirements.txt")
+    findings = installed(files)
     assert rules(findings) == [("CA402", 1), ("CA402", 2), ("CA402", 3), ("CA402", 4)]
     one, two, three, four = findings
     assert one.fix is not None
@@ -122,15 +142,18 @@ def test_vcs_forms_that_pip_cannot_cache() -> None:
 
 def test_vcs_on_a_full_commit_is_fine() -> None:
     files = {"requirements.txt": "kit @ git+https://github.com/acme/kit.git@" + "0a" * 20 + "\n"}
-    assert run(files, "requirements.txt") == []
+    assert installed(files) == []
 
 
 def test_vcs_in_an_input_file_is_reported_in_its_compiled_file_only() -> None:
     line = "kit @ git+https://github.com/acme/kit.git@main\n"
     files = {"requirements.in": line, "requirements.txt": line}
-    assert run(files, "requirements.in") == []
-    assert rules(run(files, "requirements.txt")) == [("CA402", 1)]
-    assert rules(run({"requirements.in": line}, "requirements.in")) == [("CA402", 1)]
+    assert installed(files, "pip install -r requirements.in", inputs=("requirements.in",)) == []
+    assert rules(installed(files)) == [("CA402", 1)]
+    alone = {"requirements.in": line}
+    assert rules(
+        installed(alone, "pip install -r requirements.in", inputs=("requirements.in",))
+    ) == [("CA402", 1)]
 
 
 # --- requirements: CA404 ---------------------------------------------------------------------
@@ -265,7 +288,8 @@ def test_vcs_dependency_without_a_lock() -> None:
         "\n[tool.poetry.dependencies]\n"
         'tool = { git = "https://github.com/acme/tool.git", tag = "v2.0" }\n'
     )
-    findings = run({"pyproject.toml": text}, "pyproject.toml")
+    assert run({"pyproject.toml": text}, "pyproject.toml") == []  # a manifest alone: not judged
+    findings = installed({"pyproject.toml": text}, "pip install .", inputs=("pyproject.toml",))
     assert rules(findings) == [("CA402", 4), ("CA402", 8)]
     pep, poetry = findings
     assert pep.fix is not None and pep.fix.snippet == (
@@ -277,4 +301,109 @@ def test_vcs_dependency_without_a_lock() -> None:
     )
     # A lock file records the commit each VCS dependency resolved to.
     locked = {"pyproject.toml": text, "uv.lock": "version = 1\n"}
-    assert run(locked, "pyproject.toml") == []
+    assert installed(locked, "pip install .", inputs=("pyproject.toml",)) == []
+
+
+# --- CA402: only what an install reads; archive URLs ----------------------------------------
+
+BRANCH = "kit @ git+https://github.com/acme/kit.git@main\n"
+
+
+def test_vcs_in_an_included_file_is_found_through_the_include() -> None:
+    files = {"requirements.txt": "-r requirements/base.txt\n", "requirements/base.txt": BRANCH}
+    assert [(f.location.path, f.location.line) for f in installed(files)] == [
+        ("requirements/base.txt", 1)
+    ]
+
+
+def test_files_nobody_installs_are_not_judged() -> None:
+    files = {
+        "requirements.txt": "flask==3.0.3\n",
+        "docs/requirements.txt": BRANCH,
+        "tests/fixtures/app/requirements.txt": BRANCH,
+    }
+    assert installed(files) == []
+
+
+def test_installs_written_in_example_directories_are_not_judged() -> None:
+    files = {"examples/app/requirements.txt": BRANCH}
+    command = "pip install -r requirements.txt"
+    inputs = ("examples/app/requirements.txt",)
+    assert installed(files, command, inputs=inputs, path="examples/app/Dockerfile") == []
+    assert len(installed(files, command, inputs=inputs, path="app/Dockerfile")) == 1
+
+
+PROJECT_WITH_EXTRAS = """\
+[project]
+name = "svc"
+dependencies = ["flask>=3"]
+
+[project.optional-dependencies]
+edge = ["kit @ git+https://github.com/acme/kit.git@main"]
+
+[dependency-groups]
+dev = ["tool @ https://github.com/acme/tool/archive/main.tar.gz"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "lines"),
+    [
+        ("pip install .", []),
+        ("pip install '.[edge]'", [6]),
+        ("pip install . --group dev", [9]),
+        ("uv sync", [9]),
+        ("uv sync --no-dev", []),
+        ("uv sync --all-extras", [6, 9]),
+    ],
+)
+def test_pyproject_extras_and_groups_count_only_when_installed(
+    command: str, lines: list[int]
+) -> None:
+    files = {"pyproject.toml": PROJECT_WITH_EXTRAS}
+    found = installed(files, command, inputs=("pyproject.toml",))
+    assert [f.location.line for f in found] == lines
+
+
+def test_a_published_library_is_not_judged_unless_deployed() -> None:
+    files = {
+        "pyproject.toml": PROJECT_WITH_EXTRAS,
+        ".github/workflows/release.yml": "jobs:\n  p:\n    steps:\n"
+        "      - uses: pypa/gh-action-pypi-publish@release/v1\n",
+    }
+    command, inputs = "pip install '.[edge]'", ("pyproject.toml",)
+    assert installed(files, command, inputs=inputs) == []
+    deployed = installed(files, command, inputs=inputs, path="Dockerfile", platform="dockerfile")
+    assert [f.location.line for f in deployed] == [6]
+    dev_image = "docker/development/Dockerfile"
+    assert installed(files, command, inputs=inputs, path=dev_image, platform="dockerfile") == []
+
+
+@pytest.mark.parametrize(
+    ("line", "fires"),
+    [
+        ("tool @ https://github.com/acme/tool/archive/refs/tags/v1.2.zip", True),
+        ("https://github.com/acme/tool/archive/main.tar.gz", True),
+        ("tool @ https://example.com/dl/abc123.tar.gz#sha256=" + "0" * 64, True),
+        ("tool @ https://example.com/dl/tool-1.2.tar.gz", False),
+        ("tool @ https://files.example.com/tool-1.2-py3-none-any.whl", False),
+        ("tool @ https://example.com/dl/tool_pkg-2024.1.zip", False),
+        ("tool @ file:///opt/wheels/tool.tar.gz", False),
+        ("tool==1.2", False),
+    ],
+)
+def test_archive_urls_pip_cannot_cache(line: str, fires: bool) -> None:
+    found = installed({"requirements.txt": line + "\n"})
+    assert bool(found) is fires, found
+    if fires:
+        assert "name-version" in found[0].message
+        assert found[0].fix is not None and "==<version>" in found[0].fix.snippet
+
+
+def test_tox_sessions_requirements_are_judged() -> None:
+    files = {
+        "tox.ini": "[testenv]\ndeps = -rrequirements-test.txt\n",
+        "requirements-test.txt": BRANCH,
+    }
+    found = installed(files, "tox -e py", inputs=("tox.ini", "requirements-test.txt"))
+    assert [(f.location.path, f.location.line) for f in found] == [("requirements-test.txt", 1)]

@@ -317,7 +317,7 @@ def test_pip_install_dot_counts_only_when_the_project_has_dependencies(make_repo
         assert bool(of_rule(report, "CA101")) is fires, deps
 
 
-def test_scripts_in_the_repository_are_read_but_make_is_not_guessed(make_repo: MakeRepo):
+def test_scripts_and_make_targets_in_the_repository_are_read(make_repo: MakeRepo):
     text = TEST_JOB.replace(
         "python -m pip install --upgrade pip\n          pip install -r requirements.txt \\\n"
         "            -r requirements-dev.txt",
@@ -333,9 +333,10 @@ def test_scripts_in_the_repository_are_read_but_make_is_not_guessed(make_repo: M
     finding = only(report, "CA101")
     assert finding.location.line == line_of(text, "bash scripts/deps.sh")
     assert "(scripts/deps.sh:4)" in finding.message
-    [site] = sites(report)
+    site, make = sites(report)
     assert site.context.endswith("/ scripts/deps.sh")
     assert site.inputs == ("requirements.txt",)
+    assert make.context.endswith("/ Makefile") and make.command == "pip install x"
 
 
 def test_fingerprint_does_not_move_with_lines(make_repo: MakeRepo):

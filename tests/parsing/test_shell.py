@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from cacheaudit.parsing.shell import (
     Command,
+    ImageBuildCommand,
     InstallCommand,
+    find_image_builds,
     find_installs,
     parse_exec_form,
     parse_script,
@@ -455,10 +457,8 @@ def test_pip_install_forms(text: str) -> None:
     [
         "echo pip install x",
         "echo 'pip install x'",
-        "pip download -r requirements.txt",
         "pip cache dir",
         "pip freeze > requirements.txt",
-        "pip wheel -r requirements.txt -w dist",
         "pip list --outdated",
         "python -c 'import pip'",
         "python setup.py install",
@@ -613,7 +613,8 @@ def test_pip_editable_vcs_is_a_package() -> None:
         ("apt-get update", False),
         ("apk update", False),
         ("npm ci", True),
-        ("npm install -g npm", True),
+        ("npm install -g npm", False),
+        ("npm install --global @angular/cli typescript", True),
         ("npm ci --offline", False),
     ],
 )
@@ -851,13 +852,19 @@ def test_npm_local_targets() -> None:
         "npm --prefix web run lint",
         "npm config set cache .npm",
         "yarn build",
-        "yarn add left-pad",
         "yarn run test",
         "yarn --version",
-        "pnpm add x",
         "pnpm run build",
         "pnpm store path",
         "npx jest",
+        "npm install --package-lock-only",
+        "npm i --package-lock-only --ignore-scripts",
+        "bun install --lockfile-only",
+        "bun run build",
+        "bunx tsc",
+        "yarn workspaces foreach run build",
+        "corepack enable",
+        "corepack prepare pnpm@8 --activate",
     ],
 )
 def test_node_near_misses(text: str) -> None:
@@ -1147,3 +1154,213 @@ def test_property_find_installs_never_raises(argv: list[str], env: list[tuple[st
         assert found.tool and found.action
         assert isinstance(found.downloads_from_registry, bool)
         assert len(found.packages) + len(found.local_targets) <= len(argv)
+
+
+# --- more downloads: pip wheel/download, add, workspaces focus, bun ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "action", "reqs", "packages"),
+    [
+        ("pip wheel --no-cache-dir --wheel-dir=/wheels -r requirements.txt", "pip", "wheel",
+         ("requirements.txt",), ()),
+        ("python -m pip wheel -w dist -r requirements.txt", "pip", "wheel",
+         ("requirements.txt",), ()),
+        ("pip download -d /tmp/pkgs requests==2.31", "pip", "download", (), ("requests==2.31",)),
+        ("pnpm add -D typescript", "pnpm", "add", (), ("typescript",)),
+        ("yarn add left-pad@1", "yarn", "add", (), ("left-pad@1",)),
+        ("yarn workspaces focus --all --production", "yarn", "workspaces focus", (), ()),
+        ("yarn workspaces focus --production @o/api @o/shared", "yarn", "workspaces focus", (),
+         ()),
+        ("bun install --frozen-lockfile", "bun", "install", (), ()),
+        ("bun i", "bun", "install", (), ()),
+        ("bun add zod", "bun", "add", (), ("zod",)),
+    ],
+)  # fmt: skip
+def test_more_registry_downloads(
+    text: str, tool: str, action: str, reqs: tuple[str, ...], packages: tuple[str, ...]
+) -> None:
+    found = one(text)
+    assert (found.tool, found.action) == (tool, action)
+    assert found.requirement_files == reqs
+    assert found.packages == packages
+    assert found.downloads_from_registry
+    assert not found.bootstrap
+
+
+def test_pip_wheel_value_options_are_not_packages() -> None:
+    found = one("pip wheel -w /wheels --build-option x -r requirements.txt")
+    assert found.packages == ()
+    assert ("-w", "/wheels") in found.option_values
+
+
+def test_bun_cache_owner_and_no_cache() -> None:
+    found = one("bun install --no-cache")
+    assert found.cache_tool == "bun"
+    assert found.no_cache
+
+
+# --- bootstraps: installing the installer or one global tool ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pip install -U pip",
+        "pip install --upgrade pip setuptools wheel",
+        "python3 -m pip install --upgrade pip",
+        "pip install uv",
+        "npm i -g yarn",
+        "npm install -g npm@10",
+        "npm install --location=global pnpm@9",
+        "sudo npm install --global @vercel/ncc",
+        "pnpm add -g pnpm",
+        "yarn global add serve",
+        "bun add -g typescript",
+    ],
+)
+def test_bootstraps(text: str) -> None:
+    found = one(text)
+    assert found.bootstrap
+    assert not found.downloads_from_registry
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pip install -U pip -r requirements.txt",
+        "pip install --upgrade pip requests",
+        "npm install -g",  # the project itself, with its dependencies
+        "npm install --global @angular/cli typescript eslint",
+        "npm install yarn",  # a local dependency, not a global tool
+        "yarn add serve",
+    ],
+)
+def test_bootstrap_near_misses(text: str) -> None:
+    found = one(text)
+    assert not found.bootstrap
+    assert found.downloads_from_registry
+
+
+# --- local wheels are not registry downloads -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "registry"),
+    [
+        ("pip install /wheels/*", False),
+        ("pip install --no-cache /wheels/* && rm -rf /wheels", False),
+        ("pip install --user dist/*.whl", False),
+        ("pip install --no-cache-dir --find-links=/wheels -r requirements.txt", False),
+        ("pip install --find-links ./wheelhouse -r requirements.txt", False),
+        ("pip install --find-links https://download.pytorch.org/whl/torch -r r.txt", True),
+        ("pip install --find-links /wheels -r requirements.txt gunicorn", True),
+        ("pip install ./pkg", True),
+        ("pip wheel --wheel-dir /wheels .", True),
+    ],
+)
+def test_local_wheel_installs(text: str, registry: bool) -> None:
+    assert one(text).downloads_from_registry is registry
+
+
+# --- tox and nox: sessions install with pip, or uv when told ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "cache_tool"),
+    [
+        ("tox -e py312", "tox", "pip"),
+        ("tox run -e lint", "tox", "pip"),
+        ("tox --runner uv-venv-lock-runner -e py", "tox", "uv"),
+        ("nox -s tests", "nox", "pip"),
+        ("nox -s tests -db uv", "nox", "uv"),
+        ("nox --default-venv-backend=uv", "nox", "uv"),
+        ("nox -fb uv -s lint", "nox", "uv"),
+        ("NOX_DEFAULT_VENV_BACKEND=uv nox -s docs", "nox", "uv"),
+        ("nox -db virtualenv", "nox", "pip"),
+        ("uvx nox -s lint", "nox", "pip"),
+        ("uvx --with tox-uv tox -e py312", "tox", "uv"),
+        ("uv tool run --with=tox-uv tox", "tox", "uv"),
+        ("pipx run nox -s tests", "nox", "pip"),
+        ("uvx tox@4 -e py", "tox", "pip"),
+    ],
+)
+def test_session_runners(text: str, tool: str, cache_tool: str) -> None:
+    found = one(text)
+    assert found.tool == tool
+    assert found.cache_tool == cache_tool
+    assert found.downloads_from_registry
+
+
+@pytest.mark.parametrize(
+    "text", ["uvx ruff check .", "pipx run black --check .", "uv tool run mypy", "uvx"]
+)
+def test_tool_runners_of_one_tool_are_not_installs(text: str) -> None:
+    assert installs(text) == []
+
+
+# --- image builds ----------------------------------------------------------------------------
+
+
+def builds(text: str) -> list[ImageBuildCommand]:
+    return find_image_builds(parse_script(dedent(text)))
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "dockerfile", "context"),
+    [
+        ("docker build -t app:1 .", "build", None, "."),
+        ("docker build -f docker/Dockerfile.prod -t app docker", "build", "docker/Dockerfile.prod",
+         "docker"),
+        ("sudo docker build --file=Dockerfile .", "build", "Dockerfile", "."),
+        ("docker buildx build --push -t x ./svc", "build", None, "./svc"),
+        ("docker --log-level debug build .", "build", None, "."),
+        ("docker image build -f Containerfile .", "build", "Containerfile", "."),
+        ("podman build -t x .", "build", None, "."),
+        ("buildah bud -f Containerfile -t x .", "build", "Containerfile", "."),
+        ("buildah build --layers -t x .", "build", None, "."),
+        ("docker build - < Dockerfile", "build", None, None),
+        ("docker build https://github.com/o/r.git#main", "build", None, None),
+        ("docker compose build", "compose", None, None),
+        ("docker-compose -f docker-compose.ci.yml build api", "compose", None, None),
+        ("docker compose up --build -d", "compose", None, None),
+        ("docker buildx bake", "bake", None, None),
+        ("/kaniko/executor --context $CI_PROJECT_DIR --dockerfile $CI_PROJECT_DIR/Dockerfile "
+         "--destination x", "kaniko", "$CI_PROJECT_DIR/Dockerfile", "$CI_PROJECT_DIR"),
+    ],
+)  # fmt: skip
+def test_image_builds(text: str, kind: str, dockerfile: str | None, context: str | None) -> None:
+    (found,) = builds(text)
+    assert (found.kind, found.dockerfile, found.context) == (kind, dockerfile, context)
+    assert installs(text) == []
+
+
+def test_image_build_cache_options() -> None:
+    (build,) = builds("docker buildx build --cache-from type=gha --cache-to type=gha,mode=max .")
+    assert build.cache_from == ("type=gha",)
+    assert build.cache_to == ("type=gha,mode=max",)
+    (bake,) = builds("docker buildx bake -f bake.hcl --set *.cache-from=type=gha app")
+    assert (bake.files, bake.services, bake.cache_from) == (("bake.hcl",), ("app",), ("type=gha",))
+    (compose,) = builds("docker compose -f a.yml -f b.yml build web worker")
+    assert (compose.files, compose.services) == (("a.yml", "b.yml"), ("web", "worker"))
+    (kaniko,) = builds("/kaniko/executor -c . -f Dockerfile --cache=true --destination r/x")
+    assert kaniko.cache_from == ("kaniko",)
+    (off,) = builds("/kaniko/executor -c . --cache=false")
+    assert off.cache_from == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "docker run --rm app pytest",
+        "docker compose up -d",
+        "docker compose run web pytest",
+        "docker push app",
+        "docker buildx create --use",
+        "docker buildx imagetools inspect x",
+        "echo docker build .",
+        "make docker-build",
+    ],
+)
+def test_image_build_near_misses(text: str) -> None:
+    assert builds(text) == []

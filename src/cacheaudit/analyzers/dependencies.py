@@ -1,10 +1,10 @@
 """Dependency files on their own: requirements files and pyproject.toml.
 
 Per-file facts only: lines pip rejects (CA001), ``-r``/``-c`` includes that name a missing file
-(CA504) or loop, VCS requirements on a branch or tag (CA402), compiled requirements without
-hashes (CA404). What needs to know how CI and Docker install these files (CA401, CA403, CA5xx)
-lives in :mod:`cacheaudit.analyzers.cross`, which shares the parses made here through
-``ctx.memo``.
+(CA504) or loop, compiled requirements without hashes (CA404). What needs to know how CI and
+Docker install these files (CA401, CA402, CA403, CA5xx) lives in
+:mod:`cacheaudit.analyzers.cross`, which shares the parses made here through ``ctx.memo`` and
+builds CA402 findings with :func:`source_findings` for installed files only.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -162,8 +163,6 @@ def _requirements_findings(ctx: RepoContext, path: str) -> list[Finding]:
             )
         )
     findings.extend(_missing_includes(ctx, parsed))
-    if not _has_compiled_sibling(ctx, path):
-        findings.extend(_vcs_findings(path, parsed.requirements))
     findings.extend(_hash_findings(parsed))
     return findings
 
@@ -237,28 +236,67 @@ def closest_existing(ctx: RepoContext, missing: str) -> str | None:
     return posixpath.join(directory, close[0]) if close else None
 
 
-def _has_compiled_sibling(ctx: RepoContext, path: str) -> bool:
+def has_compiled_sibling(ctx: RepoContext, path: str) -> bool:
     """``requirements.in`` with a ``requirements.txt`` beside it: findings belong to the compiled
     file, which is what gets installed."""
     return path.endswith(".in") and f"{path[:-3]}.txt" in ctx.paths
 
 
-def _vcs_findings(path: str, requirements: tuple[reqs.Requirement, ...]) -> list[Finding]:
+_EGG_INFO = re.compile(r"([a-z0-9_.]+)-([a-z0-9_.!+-]+)", re.I)
+"""pip's ``_contains_egg_info``: a built wheel is cached only when the link's file name (without
+its extension) carries ``name-version``."""
+_ARCHIVE_EXT = re.compile(r"\.(tar\.gz|tgz|tar\.bz2|tbz|tar\.xz|txz|tar|zip)$", re.I)
+
+
+def archive_problem(req: reqs.Requirement) -> str | None:
+    """Why pip rebuilds a direct archive URL on every install (``name @ https://.../v1.2.zip``,
+    ``https://github.com/o/r/archive/main.tar.gz``), or None when pip can cache its wheel.
+
+    pip's wheel builder caches a wheel built from a URL only when the file name looks
+    immutable, i.e. carries ``name-version`` (``pkg-1.2.tar.gz``); a wheel URL is not built."""
+    url = req.url
+    if url is None or req.vcs is not None or req.local or not re.match(r"https?://", url, re.I):
+        return None
+    path = url.split("#", 1)[0].split("?", 1)[0].rstrip("/")
+    filename = path.rsplit("/", 1)[-1]
+    match = _ARCHIVE_EXT.search(filename)
+    if match is None or _EGG_INFO.search(filename[: match.start()]):
+        return None
+    return (
+        f"is installed from the archive URL {url}, whose file name `{filename}` does not carry "
+        "`name-version`: pip caches a wheel built from a URL only when the file name looks "
+        "immutable, so it downloads and builds it again on every install"
+    )
+
+
+def source_findings(
+    path: str, requirements: Iterable[reqs.Requirement], *, locked: bool = False
+) -> list[Finding]:
+    """CA402 for the VCS and archive-URL requirements of one installed file (requirements file
+    or pyproject.toml; ``table`` names are not needed here)."""
     findings = []
     for req in requirements:
         vcs = req.vcs
-        if vcs is None or vcs.immutable:
+        problem = vcs_problem(vcs) if vcs is not None and not vcs.immutable else None
+        problem = problem or archive_problem(req)
+        if problem is None:
             continue
-        label = req.name or _repo_label(vcs.url)
+        label = req.name or (_repo_label(vcs.url) if vcs else req.url or req.text)
+        if vcs is not None:
+            advice = f"Pin {label} to a full commit hash (or install a published release)."
+            fix = Fix(advice, pin_vcs(req))
+        else:
+            fix = Fix(
+                f"Install a published release of {label} from the index, or point at an "
+                "archive whose file name carries name-version (or a commit-pinned VCS URL).",
+                f"{label}==<version>",
+            )
         findings.append(
             RULES["CA402"].finding(
                 Location(path, req.line, req.column),
-                f"{path} line {req.line}: {label} {vcs_problem(vcs)}",
-                subject=f"vcs {label}",
-                fix=Fix(
-                    f"Pin {label} to a full commit hash (or install a published release).",
-                    pin_vcs(req),
-                ),
+                f"{path} line {req.line}: {label} {problem}",
+                subject=f"vcs {label}" if vcs is not None else f"url {label}",
+                fix=fix,
             )
         )
     return findings
@@ -368,24 +406,39 @@ def _pyproject_findings(ctx: RepoContext, path: str) -> list[Finding]:
     project = load_project(ctx, path)
     if project is None:
         return []
-    findings = [parse_error(path, e.message, e.line, e.column) for e in project.errors]
-    if project_locks(ctx, project):
-        return findings  # the lock pins each VCS dependency to a commit
-    for dep in project.dependencies:
+    return [parse_error(path, e.message, e.line, e.column) for e in project.errors]
+
+
+def project_source_findings(project: Project, dependencies: Iterable[Dependency]) -> list[Finding]:
+    """CA402 for the VCS and archive-URL dependencies an install of ``project`` reads (the
+    caller checks that it is installed and has no lock file, which would record the commit)."""
+    findings = []
+    path = project.path
+    for dep in dependencies:
         req, vcs = dep.requirement, dep.requirement.vcs
-        if vcs is None or vcs.immutable:
+        problem = vcs_problem(vcs) if vcs is not None and not vcs.immutable else None
+        problem = problem or archive_problem(req)
+        if problem is None:
             continue
-        label = req.name or _repo_label(vcs.url)
+        label = req.name or (_repo_label(vcs.url) if vcs else req.url or req.text)
+        if vcs is not None:
+            fix = Fix(
+                f"Pin {label} to a full commit hash, or commit a lock file (uv lock, "
+                "poetry lock, pdm lock) that records the commit.",
+                _pin_pyproject(dep),
+            )
+        else:
+            fix = Fix(
+                f"Depend on a published release of {label}, or commit a lock file that records "
+                "the archive's hash.",
+                f'"{label}>=<version>",',
+            )
         findings.append(
             RULES["CA402"].finding(
                 Location(path, req.line, req.column),
-                f"{path} ({dep.table}): {label} {vcs_problem(vcs)}; no lock file pins it",
-                subject=f"vcs {label}",
-                fix=Fix(
-                    f"Pin {label} to a full commit hash, or commit a lock file (uv lock, "
-                    "poetry lock, pdm lock) that records the commit.",
-                    _pin_pyproject(dep),
-                ),
+                f"{path} ({dep.table}): {label} {problem}; no lock file pins it",
+                subject=f"vcs {label}" if vcs is not None else f"url {label}",
+                fix=fix,
             )
         )
     return findings

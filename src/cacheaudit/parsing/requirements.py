@@ -524,14 +524,14 @@ def _long_option(name: str) -> str | list[str] | None:
 def _looks_like_path(target: str) -> bool:
     # pip treats a requirement containing a path separator, or starting with ".", as a path;
     # archives are files too, even when their name parses as a project name.
+    # `name @ https://.../v1.2.zip` is a PEP 508 URL requirement, not a local archive (pip's
+    # _get_url_from_path: an "@" whose left part does not look like a path).
     if not target:
         return False
-    return (
-        target.startswith((".", "/", "~"))
-        or "/" in target.split("@", 1)[0]
-        or "\\" in target
-        or bool(_ARCHIVE.search(target))
-    )
+    head, at, _ = target.partition("@")
+    if target.startswith((".", "/", "~")) or "/" in head or "\\" in target:
+        return True
+    return not at and bool(_ARCHIVE.search(target))
 
 
 def is_url(text: str) -> bool:
@@ -587,3 +587,48 @@ def _header(text: str) -> tuple[str | None, str | None, int]:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.split("\n", 1)[0] if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class RequirementsCount:
+    """How many packages installing some requirements files downloads."""
+
+    packages: int
+    exact: bool
+    """True when every requirement installed is pinned with ``==`` (a compiled or frozen file
+    lists the whole tree); otherwise ``packages`` is a lower bound: the distinct direct
+    requirements, whose own dependencies are not listed."""
+    source: str
+    """``requirements.txt (+2 included)``."""
+
+
+def count_requirements(
+    ctx: RepoContext, paths: Iterable[str], constraints: Iterable[str] = ()
+) -> RequirementsCount | None:
+    """Count what ``pip install -r`` of ``paths`` (with ``-c`` ``constraints``) downloads,
+    following ``-r`` includes; local paths (``-e .``) are not counted and make the count a
+    lower bound. None when none of the files exists."""
+    wanted = list(paths)
+    resolution = resolve(ctx, wanted, constraints)
+    installed = resolution.installed
+    if not installed:
+        return None
+    names: set[str] = set()
+    exact = True
+    for parsed in installed:
+        for req in parsed.requirements:
+            if req.local or req.variables:
+                exact = False
+                continue
+            if req.url is not None:
+                names.add(req.name or req.url)
+                continue
+            if req.name is None:
+                exact = False
+                continue
+            names.add(req.name)
+            exact = exact and req.pinned
+    first = installed[0].path
+    more = len(installed) - 1
+    source = first + (f" (+{more} included)" if more else "")
+    return RequirementsCount(len(names), exact, source)

@@ -23,7 +23,7 @@ import itertools
 import re
 import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeAlias
 
 
@@ -58,10 +58,11 @@ class InstallCommand:
     """A command that installs dependencies, with what matters for caching."""
 
     tool: str
-    """pip | uv | poetry | pipenv | pdm | conda | mamba | micromamba | npm | yarn | pnpm | apt |
-    apk | tox | nox | hatch | pre-commit."""
+    """pip | uv | poetry | pipenv | pdm | conda | mamba | micromamba | npm | yarn | pnpm | bun |
+    apt | apk | tox | nox | hatch | pre-commit."""
     action: str
-    """The subcommand as normalised: ``install``, ``sync``, ``ci``, ``add`` (apk), ``pip install``
+    """The subcommand as normalised: ``install``, ``sync``, ``ci``, ``add`` (apk, pnpm, yarn,
+    bun), ``wheel`` / ``download`` (pip), ``workspaces focus`` (yarn), ``pip install``
     / ``pip sync`` / ``tool install`` (uv), ``create`` / ``env create`` / ``env update`` (conda),
     ``fetch`` (pnpm), ``update`` (``apt-get update``, ``apk update``: index refreshes, recorded so
     analyzers can see them), ``run`` / ``test`` / ``env create`` / ``install-hooks`` for the
@@ -90,6 +91,12 @@ class InstallCommand:
     option_values: tuple[tuple[str, str], ...] = ()
     """``(option, value)`` for options given a value, in order: ``("--index-url", URL)``,
     ``("--cache", ".npm")``, ``("-r", "requirements.txt")``."""
+    backend: str = ""
+    """For the environment runners (tox, nox): ``uv`` when the command line says they install
+    with uv (nox ``--default-venv-backend uv``/``-db uv``, ``NOX_DEFAULT_VENV_BACKEND=uv``, tox
+    ``--runner uv-venv-runner``, ``uvx --with tox-uv tox``); ``""`` for their default, pip. A
+    repository's own configuration (``requires = tox-uv``) is read by
+    :func:`cacheaudit.analyzers.scripts.runner_backend`."""
 
     @property
     def line(self) -> int:
@@ -98,28 +105,112 @@ class InstallCommand:
     @property
     def cache_tool(self) -> str:
         """Whose download cache this install fills: ``pip`` for pip/pipenv/tox/nox/hatch/
-        pre-commit, ``conda`` for mamba/micromamba, otherwise the tool itself."""
+        pre-commit (``uv`` for a runner whose ``backend`` is uv), ``conda`` for
+        mamba/micromamba, otherwise the tool itself."""
+        if self.backend == "uv" and self.tool in _RUNNERS:
+            return "uv"
         return _CACHE_TOOL.get(self.tool, self.tool)
 
     @property
+    def bootstrap(self) -> bool:
+        """Installs the installer or one tool, not a project's dependencies: ``pip install -U
+        pip``, ``pip install --upgrade pip setuptools wheel``, ``pip install uv``, a global
+        install of one package (``npm i -g yarn``, ``npm install -g npm@10``, ``pnpm add -g
+        pnpm``, ``yarn global add x``). Analyzers do not point CA101/CA201 at these; they are
+        also not counted by :attr:`downloads_from_registry`."""
+        if self.tool in ("pip", "uv") and self.action in ("install", "pip install"):
+            if self.requirement_files or self.groups or self.local_targets:
+                return False
+            if "xargs" in self.command.wrappers or not self.packages:
+                return False
+            return all(_bare_name(p) in _BOOTSTRAP for p in self.packages)
+        if self.tool in _NODE_TOOLS and self.global_install and self.packages:
+            names = {_npm_name(p) for p in self.packages}
+            return len(self.packages) == 1 or names <= _NODE_TOOLS | {"corepack"}
+        return False
+
+    @property
+    def global_install(self) -> bool:
+        """npm/pnpm/bun ``-g``/``--global``/``--location=global``, ``yarn global add``."""
+        if self.tool not in _NODE_TOOLS:
+            return False
+        if {"-g", "--global"} & set(self.options) or self.action == "global add":
+            return True
+        return ("--location", "global") in self.option_values
+
+    @property
     def downloads_from_registry(self) -> bool:
-        """False for ``pip install --upgrade pip`` (or pip/setuptools/wheel alone), local wheel
-        files only, ``--no-index``/``--offline`` installs, and ``apt-get update``; True otherwise
-        (``pip install .`` counts as True: the analyzer decides with the repository whether the
-        project has dependencies)."""
-        if self.action == "update":
+        """Whether the install is a registry download worth caching. False for bootstraps
+        (:attr:`bootstrap`), local wheel/sdist files and globs only (``pip install
+        /wheels/*``, ``pip install dist/*.whl``), ``--no-index``/``--offline`` installs, a
+        wheelhouse install (``pip install --find-links /wheels -r requirements.txt``: the
+        builder stage downloaded them), and ``apt-get update``; True otherwise (``pip install
+        .`` counts as True: the analyzer decides with the repository whether the project has
+        dependencies)."""
+        if self.action == "update" or self.bootstrap:
             return False
         if ("--no-index" in self.options or "--offline" in self.options) and not any(
             "://" in p or "@" in p for p in self.packages
         ):
             return False
-        if self.tool not in ("pip", "uv") or self.action not in ("install", "pip install"):
+        if self.tool not in ("pip", "uv") or self.action not in _PIP_DOWNLOADS:
             return True
+        if self._local_wheelhouse() and not self.packages:
+            return False
         if "xargs" in self.command.wrappers or self.requirement_files or self.groups:
             return True  # requirements come from a file or stdin
         if any(_bare_name(p) not in _BOOTSTRAP for p in self.packages):
             return True
-        return any(not _ARCHIVE.search(t) for t in self.local_targets)
+        return any(not _local_archive(t) for t in self.local_targets)
+
+    def _local_wheelhouse(self) -> bool:
+        """``--find-links`` to a local directory, as a final image stage installs the wheels
+        a builder stage made (pip takes a local candidate before an equal one from the index)."""
+        if self.tool != "pip" or self.action != "install":
+            return False
+        links = [v for o, v in self.option_values if o in ("-f", "--find-links")]
+        return bool(links) and all(
+            v.startswith(("/", "./", "../", "file:")) and "://" not in v.removeprefix("file:")
+            for v in links
+        )
+
+
+@dataclass(frozen=True)
+class ImageBuildCommand:
+    """A container image build in shell text: ``docker build``, ``docker buildx build``,
+    ``docker compose build``, ``docker-compose build``, ``docker buildx bake``, kaniko's
+    executor, ``buildah build``/``bud``, ``podman build``."""
+
+    kind: str
+    """``build`` (docker/podman/buildah build, buildx build), ``compose``, ``bake``,
+    ``kaniko``."""
+    command: Command
+    dockerfile: str | None
+    """``-f``/``--file`` (kaniko ``--dockerfile``) as written; None when not given (then
+    ``<context>/Dockerfile``; for compose and bake the files name the Dockerfiles)."""
+    context: str | None
+    """The build context as written (``.``, ``docker/``, kaniko ``--context``); None when not
+    given or not a path (``-`` for stdin, a URL)."""
+    files: tuple[str, ...] = ()
+    """compose ``-f`` files and bake ``-f`` files as written."""
+    services: tuple[str, ...] = ()
+    """compose services / bake targets named on the command line."""
+    cache_from: tuple[str, ...] = ()
+    """``--cache-from`` values (kaniko: ``--cache-repo``; ``--cache=true`` adds ``kaniko``)."""
+    cache_to: tuple[str, ...] = ()
+    """``--cache-to`` values."""
+    options: tuple[str, ...] = ()
+    """Options as written, without their values."""
+
+    @property
+    def line(self) -> int:
+        return self.command.line
+
+
+def find_image_builds(commands: list[Command]) -> list[ImageBuildCommand]:
+    """The container image builds among ``commands``, in order."""
+    found = (_image_build(c) for c in commands)
+    return [b for b in found if b is not None]
 
 
 def parse_script(text: str, *, start_line: int = 1) -> list[Command]:
@@ -738,7 +829,7 @@ def _walk(args: Sequence[str], spec: _Spec) -> _Args:
 
 # Value-taking options matter most: their values must not become packages or subcommands.
 # fmt: off
-_PIP = _spec("rcetifC", (
+_PIP = _spec("rcetifCwd", (
     "--abi --all-releases --build-constraint --cache-dir --cert --client-cert --config-settings "
     "--constraint --default-timeout --editable --exists-action --extra-index-url --find-links "
     "--group --implementation --index-url --keyring-provider --local-log --log --log-file "
@@ -746,7 +837,8 @@ _PIP = _spec("rcetifC", (
     "--python --python-version --refresh-package --report --requirement --requirements-from-script "
     "--resume-retries --retries --root --root-user-action --source --source-dir --source-directory "
     "--src --target --timeout --trusted-host --upgrade-strategy --uploaded-prior-to "
-    "--use-deprecated --use-feature --global-option --install-option"), flags=(
+    "--use-deprecated --use-feature --global-option --install-option --wheel-dir --dest "
+    "--build-option"), flags=(
     "--break-system-packages --check-build-dependencies --compile --debug "
     "--disable-pip-version-check --dry-run --force-reinstall --help --ignore-installed "
     "--ignore-requires-python --isolated --no-build-isolation --no-cache-dir --no-clean "
@@ -780,6 +872,9 @@ _TOOL_SPECS = {
         "--network-concurrency --link-folder --global-folder --preferred-cache-folder")),
     "pnpm": _spec("CF", (
         "--dir --filter --store-dir --reporter --loglevel --virtual-store-dir --modules-dir")),
+    "bun": _spec("c", (
+        "--config --cwd --cache-dir --registry --backend --filter --network-concurrency "
+        "--concurrent-scripts --omit --linker --cpu --os")),
     "apt": _spec("otc", "--option --target-release --default-release --config-file"),
     "apk": _spec("tXp", (
         "--virtual --repository --root --arch --keys-dir --repositories-file --cache-dir "
@@ -818,7 +913,11 @@ _MODULES = {"pip": "pip", "uv": "uv", "pipenv": "pipenv", "poetry": "poetry", "p
             "conda": "conda"}
 _CACHE_TOOL = {"pipenv": "pip", "tox": "pip", "nox": "pip", "hatch": "pip", "pre-commit": "pip",
                "mamba": "conda", "micromamba": "conda"}
-_BOOTSTRAP = frozenset({"pip", "setuptools", "wheel"})
+_BOOTSTRAP = frozenset({"pip", "setuptools", "wheel", "uv"})
+"""Python packages whose install alone is installing the installer."""
+_NODE_TOOLS = frozenset({"npm", "yarn", "pnpm", "bun"})
+_RUNNERS = frozenset({"tox", "nox"})
+_PIP_DOWNLOADS = frozenset({"install", "pip install", "wheel", "download"})
 _PIP_PROGRAM = re.compile(r"pip(-?[\d.]+)?")
 _PYTHON_PROGRAM = re.compile(r"(python|pypy)[\d.]*|py")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|(git|hg|svn|bzr)\+")
@@ -845,6 +944,18 @@ def _is_local_python(arg: str) -> bool:
         return False
     core = _EXTRAS.sub("", arg)  # .[dev]
     return _is_path(core) or bool(_ARCHIVE.search(core)) or "/" in core or "\\" in core
+
+
+def _npm_name(spec: str) -> str:
+    """``yarn@1.22`` → ``yarn``, ``@scope/pkg@2`` → ``@scope/pkg``."""
+    head = spec[1:].split("@", 1)[0]
+    return (spec[0] + head if spec else "").lower()
+
+
+def _local_archive(target: str) -> bool:
+    """A wheel/sdist file or a glob of them (``/wheels/*``, ``dist/*.whl``): built files, not a
+    project directory whose dependencies pip resolves."""
+    return bool(_ARCHIVE.search(target)) or "*" in target or "?" in target
 
 
 def _is_local_npm(arg: str) -> bool:
@@ -901,15 +1012,16 @@ def _pip_off(command: Command) -> bool:
 
 
 def _pip(command: Command, prog: str, args: list[str]) -> InstallCommand | None:
+    """``pip install``, and ``pip wheel`` / ``pip download``, which fetch the same files
+    through the same cache."""
     a = _walk(args, _PIP)
-    if a.operands[:1] != ["install"]:
+    action = a.operands[0] if a.operands[:1] in (["install"], ["wheel"], ["download"]) else None
+    if action is None:
         return None
     no_cache = _pip_off(command) or "--no-cache-dir" in a.options
     targets = a.get("-e", "--editable") + a.operands[1:]
     reqs, groups = a.get("-r", "--requirement"), a.get("--group")
-    return _install(
-        "pip", "install", command, a, no_cache, reqs=reqs, targets=targets, groups=groups
-    )
+    return _install("pip", action, command, a, no_cache, reqs=reqs, targets=targets, groups=groups)
 
 
 def _uv(command: Command, prog: str, args: list[str]) -> InstallCommand | None:
@@ -961,18 +1073,36 @@ def _conda(command: Command, prog: str, args: list[str]) -> InstallCommand | Non
 
 
 def _node(command: Command, prog: str, args: list[str]) -> InstallCommand | None:
+    """npm, pnpm, yarn, bun. Not installs: ``npm install --package-lock-only`` (writes the lock
+    from metadata, fetches no tarball), ``yarn build`` and other scripts."""
     a = _walk(args, _TOOL_SPECS[prog])
-    first = a.operands[0] if a.operands else ""
+    ops = a.operands
+    first = ops[0] if ops else ""
+    skip = 1
     if prog == "npm":
         action = _NPM_ACTIONS.get(first)
+        if "--package-lock-only" in a.options or ("--package-lock-only", "true") in a.values:
+            return None
     elif prog == "pnpm":
-        action = {"install": "install", "i": "install", "fetch": "fetch"}.get(first)
-    else:  # bare `yarn` installs; `yarn add`, `yarn build` do not
+        action = {"install": "install", "i": "install", "fetch": "fetch", "add": "add"}.get(first)
+    elif prog == "bun":
+        action = {"install": "install", "i": "install", "add": "add", "a": "add"}.get(first)
+        if "--lockfile-only" in a.options:
+            return None
+    elif ops[:2] == ["workspaces", "focus"]:  # yarn berry: install some workspaces' deps
+        action, skip = "workspaces focus", len(ops)
+    elif ops[:2] == ["global", "add"]:
+        action, skip = "global add", 2
+    elif first == "add":
+        action = "add"
+    else:  # bare `yarn` installs; `yarn build` does not
         info = _INFO["yarn"] & set(a.options)
         action = "install" if first in ("", "install") and not info else None
     if action is None:
         return None
-    return _install(prog, action, command, a, targets=a.operands[1:], is_local=_is_local_npm)
+    no_cache = prog == "bun" and "--no-cache" in a.options
+    targets = ops[skip:]
+    return _install(prog, action, command, a, no_cache, targets=targets, is_local=_is_local_npm)
 
 
 def _system(command: Command, prog: str, args: list[str]) -> InstallCommand | None:
@@ -989,6 +1119,8 @@ def _system(command: Command, prog: str, args: list[str]) -> InstallCommand | No
 
 def _runner(command: Command, prog: str, args: list[str]) -> InstallCommand | None:
     """tox, nox, hatch, pre-commit build environments with pip: an install each run."""
+    if prog == "nox":  # argparse's two-letter short options
+        args = [_NOX_SHORT.get(arg, arg) for arg in args]
     a = _walk(args, _TOOL_SPECS[prog])
     ops = a.operands
     if _INFO[prog] & set(a.options):
@@ -1007,7 +1139,67 @@ def _runner(command: Command, prog: str, args: list[str]) -> InstallCommand | No
         action = ops[0] if ops else "run"
     elif ops[:1] == ["install"] and "--install-hooks" in a.options:
         action = "install"
-    return _install(prog, action, command, a, _pip_off(command)) if action else None
+    if not action:
+        return None
+    found = _install(prog, action, command, a, _pip_off(command))
+    return replace(found, backend="uv") if _uv_backend(prog, a, command) else found
+
+
+_NOX_SHORT = {"-db": "--default-venv-backend", "-fb": "--force-venv-backend"}
+
+
+def _uv_backend(prog: str, a: _Args, command: Command) -> bool:
+    """tox/nox told on their command line (or by env) to build environments with uv."""
+    if prog == "nox":
+        values = a.get("--default-venv-backend", "--force-venv-backend")
+        env = dict(command.env)
+        values += [env.get("NOX_DEFAULT_VENV_BACKEND", ""), env.get("NOX_FORCE_VENV_BACKEND", "")]
+        return any(v.strip().lower() == "uv" for v in values)
+    if prog == "tox":
+        return any(v.startswith("uv-venv") for v in a.get("--runner"))
+    return False
+
+
+# `uvx TOOL`, `uv tool run TOOL`, `pipx run TOOL`: the tool's own download is a bootstrap; the
+# command it runs is recognised (``uvx nox -s tests`` is a nox run). `uv run`, `poetry run`,
+# `pdm run`, `pipenv run` of tox or nox likewise (the environment sync `uv run` does itself is
+# not recorded here: after a `uv sync` it downloads nothing).
+_UV_RUN_SPEC = _spec("w", (
+    "--from --with --with-editable --with-requirements --python --index --default-index "
+    "--index-url --extra-index-url --find-links --cache-dir --directory --project "
+    "--constraints --overrides --build-constraints --resolution --prerelease --exclude-newer "
+    "--refresh-package --upgrade-package --reinstall-package --config-file --color "
+    "--link-mode --extra --group --only-group --no-group --package --env-file"))  # fmt: skip
+_PIPX_RUN_SPEC = _spec("", "--spec --python --pip-args --index-url --backend")
+
+
+def _tool_runner(prog: str, args: list[str]) -> tuple[list[str], tuple[str, ...]] | None:
+    """(the command an ephemeral tool runner runs, the packages it adds with ``--with``)."""
+    if prog == "uv" and args[:2] == ["tool", "run"]:
+        prog, args = "uvx", args[2:]
+    elif prog == "uv" and args[:1] == ["run"]:  # `uv run tox`: the project env's tox
+        prog, args = "uvx", args[1:]
+    elif prog in ("poetry", "pdm", "pipenv") and args[:1] == ["run"]:
+        prog, args = "pipx", args[1:]  # no options of their own before the command
+    elif prog == "pipx" and args[:1] == ["run"]:
+        args = args[1:]
+    elif prog != "uvx":
+        return None
+    spec = _PIPX_RUN_SPEC if prog == "pipx" else _UV_RUN_SPEC
+    i, withs = 0, list[str]()
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        name, eq, value = args[i].partition("=")
+        i += 1
+        if not eq and (name in spec.long_values or name[1:] in spec.short_values) and i < len(args):
+            value = args[i]
+            i += 1
+        if name in ("--with", "-w"):
+            withs.extend(v.strip() for v in value.split(","))
+    i += i < len(args) and args[i] == "--"
+    if i >= len(args):
+        return None
+    inner = args[i].split("@", 1)[0]  # `uvx tox@4`
+    return [inner, *args[i + 1 :]], tuple(withs)
 
 
 _Handler: TypeAlias = Callable[[Command, str, list[str]], InstallCommand | None]
@@ -1015,7 +1207,7 @@ _HANDLERS: dict[str, _Handler] = {
     "uv": _uv,
     **dict.fromkeys(("poetry", "pipenv", "pdm"), _python_project),
     **dict.fromkeys(("conda", "mamba", "micromamba"), _conda),
-    **dict.fromkeys(("npm", "yarn", "pnpm"), _node),
+    **dict.fromkeys(("npm", "yarn", "pnpm", "bun"), _node),
     **dict.fromkeys(("apt-get", "apt", "apk"), _system),
     **dict.fromkeys(("tox", "nox", "hatch", "pre-commit"), _runner),
 }
@@ -1027,6 +1219,15 @@ def _recognise(command: Command) -> InstallCommand | None:
     prog, args = command.program.lower().removesuffix(".exe"), list(command.argv[1:])
     if prog == "corepack" and args[:1] in (["npm"], ["yarn"], ["pnpm"]):
         prog, args = args[0], args[1:]
+    ran = _tool_runner(prog, args)
+    if ran is not None:
+        argv, withs = ran
+        found = _recognise(replace(command, argv=tuple(argv)))
+        if found is None or found.tool not in _RUNNERS:
+            return None  # `uvx ruff check`: one tool, a bootstrap
+        if any(_bare_name(w) == f"{found.tool}-uv" for w in withs):
+            found = replace(found, backend="uv")
+        return found
     if _PYTHON_PROGRAM.fullmatch(prog) or "$" in prog:  # also `$PYTHON -m pip`
         module = _python_module(args)
         if module is None or module[0] not in _MODULES:
@@ -1057,3 +1258,127 @@ def _python_module(args: Sequence[str]) -> tuple[str, list[str]] | None:
                     return None
                 break
     return None
+
+
+# --- image builds ----------------------------------------------------------------------------
+
+_BUILD_SPEC = _spec("ftot", (
+    "--file --tag --target --build-arg --cache-from --cache-to --platform --output --label "
+    "--secret --ssh --builder --progress --network --iidfile --metadata-file --add-host "
+    "--build-context --allow --attest --sbom --provenance --shm-size --ulimit --annotation "
+    "--cgroup-parent --isolation --memory --cpu-shares --format --authfile "
+    "--creds --jobs --volume"))  # fmt: skip
+_COMPOSE_SPEC = _spec("fp", "--file --project-name --project-directory --profile --env-file "
+                      "--ansi --progress --build-arg --builder --memory --ssh")  # fmt: skip
+_BAKE_SPEC = _spec("f", "--file --set --builder --progress --metadata-file --allow --call")
+_KANIKO_SPEC = _spec("cdf", (
+    "--context --dockerfile --destination --cache-repo --cache-dir --target --build-arg "
+    "--cache-ttl --label --tar-path --digest-file --image-name-with-digest-file "
+    "--registry-mirror --snapshot-mode --custom-platform --kaniko-dir"))  # fmt: skip
+_BUILDERS = frozenset({"docker", "podman", "buildah", "nerdctl"})
+
+
+def _image_build(command: Command) -> ImageBuildCommand | None:
+    if not command.argv:
+        return None
+    prog = command.program.lower()
+    args = list(command.argv[1:])
+    if prog == "executor" and "kaniko" in command.argv[0]:  # /kaniko/executor
+        return _kaniko(command, args)
+    if prog == "docker-compose":
+        prog, args = "docker", ["compose", *args]
+    if prog not in _BUILDERS:
+        return None
+    args = _after_global_options(args)
+    if prog == "docker" and args[:1] == ["buildx"]:
+        args = args[1:]
+        if args[:1] == ["bake"]:
+            return _bake(command, args[1:])
+        args = args if args[:1] in (["build"], ["b"]) else []
+        args[:1] = ["build"] if args else []
+    if args[:1] == ["compose"]:
+        return _compose(command, args[1:])
+    if args[:1] == ["image"] and args[1:2] == ["build"]:
+        args = args[1:]
+    if args[:1] not in (["build"], ["bud"]):
+        return None
+    a = _walk(args[1:], _BUILD_SPEC)
+    context = a.operands[0] if a.operands else None
+    if context is not None and (context == "-" or "://" in context or context.startswith("git@")):
+        context = None
+    files = a.get("-f", "--file")
+    return ImageBuildCommand(
+        "build",
+        command,
+        files[-1] if files else None,
+        context,
+        cache_from=tuple(a.get("--cache-from")),
+        cache_to=tuple(a.get("--cache-to")),
+        options=tuple(a.options),
+    )
+
+
+def _after_global_options(args: list[str]) -> list[str]:
+    """``docker --context x --log-level debug build`` → ``build ...``."""
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        name = args[i].split("=", 1)[0]
+        i += 1
+        if "=" not in args[i - 1] and name in ("--context", "-c", "--config", "--host", "-H",
+                                               "--log-level", "-l", "--tlscacert", "--tlscert",
+                                               "--tlskey", "--url", "--connection"):  # fmt: skip
+            i += 1
+    return args[i:]
+
+
+def _compose(command: Command, args: list[str]) -> ImageBuildCommand | None:
+    a = _walk(args, _COMPOSE_SPEC)
+    ops = a.operands
+    building = ops[:1] == ["build"] or (
+        ops[:1] in (["up"], ["run"], ["create"]) and "--build" in a.options
+    )
+    if not building:
+        return None
+    return ImageBuildCommand(
+        "compose",
+        command,
+        None,
+        None,
+        files=tuple(a.get("-f", "--file")),
+        services=tuple(ops[1:]) if ops[:1] == ["build"] else (),
+        options=tuple(a.options),
+    )
+
+
+def _bake(command: Command, args: list[str]) -> ImageBuildCommand:
+    a = _walk(args, _BAKE_SPEC)
+    sets = a.get("--set")
+    return ImageBuildCommand(
+        "bake",
+        command,
+        None,
+        None,
+        files=tuple(a.get("-f", "--file")),
+        services=tuple(a.operands),
+        cache_from=tuple(v.split("=", 1)[1] for v in sets if ".cache-from=" in v),
+        cache_to=tuple(v.split("=", 1)[1] for v in sets if ".cache-to=" in v),
+        options=tuple(a.options),
+    )
+
+
+def _kaniko(command: Command, args: list[str]) -> ImageBuildCommand:
+    a = _walk(args, _KANIKO_SPEC)
+    cache_from = list(a.get("--cache-repo"))
+    values = a.get("--cache")
+    if "--cache" in a.options and (not values or values[-1].lower() == "true"):
+        cache_from.append("kaniko")
+    context = next(iter(a.get("-c", "--context")), None)
+    if context is not None:
+        context = context.removeprefix("dir://")
+        if "://" in context:
+            context = None
+    dockerfile = next(iter(a.get("-f", "--dockerfile")), None)
+    return ImageBuildCommand(
+        "kaniko", command, dockerfile, context, cache_from=tuple(cache_from),
+        options=tuple(a.options),
+    )  # fmt: skip

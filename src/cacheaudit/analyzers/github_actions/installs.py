@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from cacheaudit.analyzers.github_actions.model import Doc, EffStep, Install, _is_expr, _map
-from cacheaudit.parsing.shell import Command, InstallCommand, find_installs, parse_script
+from cacheaudit.analyzers.scripts import followed_installs, repo_installs
+from cacheaudit.parsing.shell import Command, InstallCommand
 from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
 
@@ -19,9 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-MAX_SCRIPT_DEPTH = 3
 _NON_SHELLS = frozenset({"python", "python3", "node", "perl", "ruby"})
-_SHELL_PROGRAMS = frozenset({"sh", "bash", "dash", "zsh", "ksh"})
 _BOOTSTRAP = frozenset({"pip", "setuptools", "wheel"})
 
 
@@ -75,25 +74,6 @@ def _is_registry(ctx: RepoContext, cmd: InstallCommand, workdir: str | None) -> 
     return any(_project_has_dependencies(ctx, t, workdir) for t in cmd.local_targets)
 
 
-def _script_path(command: Command, workdir: str | None) -> str | None:
-    """The repository script a command runs (``bash ci/install.sh``, ``./scripts/setup``)."""
-    if workdir is None or not command.argv:
-        return None
-    argv = command.argv
-    if command.program in _SHELL_PROGRAMS or argv[0] in ("source", "."):
-        operands = [a for a in argv[1:] if not a.startswith("-")]
-        if argv[0] not in ("source", ".") and any(a == "-c" for a in argv[1:]):
-            return None
-        target = operands[0] if operands else ""
-    elif "/" in argv[0]:
-        target = argv[0]
-    else:
-        return None
-    if not target or "$" in target:
-        return None
-    return normalize(target, workdir)
-
-
 def _run_installs(ctx: RepoContext, eff: EffStep, pos: int) -> list[Install]:
     step = eff.step
     if step.run is None or (step.shell and step.shell.split()[0].rsplit("/", 1)[-1] in _NON_SHELLS):
@@ -109,29 +89,28 @@ def _run_installs(ctx: RepoContext, eff: EffStep, pos: int) -> list[Install]:
     for command, workdir in _with_workdirs(commands, wd):
         env = {**eff.env, **dict(command.env)}
         column = _column(step.doc, command)
-        for cmd in find_installs([command]):
+        for cmd in repo_installs(ctx, [command], workdir):
             out.append(
                 Install(
                     pos, eff, cmd, cmd.line, column, env, workdir, _is_registry(ctx, cmd, workdir)
                 )
             )
-        script = _script_path(command, workdir)
-        if script is not None:
-            for cmd, sdir, spath in _script_installs(ctx, script, workdir, 1, {script}):
-                out.append(
-                    Install(
-                        pos,
-                        eff,
-                        cmd,
-                        command.line,
-                        column,
-                        {**env, **dict(cmd.command.env)},
-                        sdir,
-                        _is_registry(ctx, cmd, sdir),
-                        spath,
-                        cmd.line,
-                    )
+        # the scripts, make targets and package.json scripts it runs
+        for cmd, sdir, spath in followed_installs(ctx, command, workdir):
+            out.append(
+                Install(
+                    pos,
+                    eff,
+                    cmd,
+                    command.line,
+                    column,
+                    {**env, **dict(cmd.command.env)},
+                    sdir,
+                    _is_registry(ctx, cmd, sdir),
+                    spath,
+                    cmd.line,
                 )
+            )
     return out
 
 
@@ -149,29 +128,6 @@ def _with_workdirs(
                 workdir = normalize(target, workdir)
         elif command.program == "popd":
             workdir = None
-
-
-def _script_installs(
-    ctx: RepoContext, path: str, workdir: str | None, depth: int, seen: set[str]
-) -> list[tuple[InstallCommand, str | None, str]]:
-    if path not in ctx.paths or depth > MAX_SCRIPT_DEPTH:
-        return []
-    text = ctx.read_text(path)
-    if text is None:
-        return []
-    first = text.split("\n", 1)[0]
-    if not (
-        path.endswith((".sh", ".bash"))
-        or (first.startswith("#!") and re.search(r"\b(ba|z|k|da)?sh\b", first))
-    ):
-        return []
-    out: list[tuple[InstallCommand, str | None, str]] = []
-    for command, wd in _with_workdirs(parse_script(text), workdir):
-        out.extend((cmd, wd, path) for cmd in find_installs([command]))
-        nested = _script_path(command, wd)
-        if nested is not None and nested not in seen:
-            out.extend(_script_installs(ctx, nested, wd, depth + 1, {*seen, nested}))
-    return out
 
 
 def _column(doc: Doc, command: Command) -> int | None:

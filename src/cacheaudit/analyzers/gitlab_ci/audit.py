@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from cacheaudit.analyzers import scripts
 from cacheaudit.analyzers.gitlab_ci.installs import downloads, install_site, key_file_matches
 from cacheaudit.analyzers.gitlab_ci.model import Facts, Job, JobCache, Pipeline, Step, Variable
 from cacheaudit.analyzers.gitlab_ci.places import (
@@ -23,7 +24,7 @@ from cacheaudit.analyzers.gitlab_ci.text import jobs_phrase
 from cacheaudit.analyzers.gitlab_ci.tools import SKIP_TOOLS, TOOLS
 from cacheaudit.installs import LOCKFILES_BY_TOOL, MANIFESTS_BY_TOOL, install_inputs
 from cacheaudit.model import CacheState, Finding, Fix, ImageBuild, InstallSite, Location
-from cacheaudit.parsing.shell import InstallCommand, find_installs
+from cacheaudit.parsing.shell import InstallCommand
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import RULES
 
@@ -98,7 +99,7 @@ class Audit:
         installs = []
         counter: Counter[tuple[str, str, str]] = Counter()
         for step in steps:
-            for install in find_installs([step.command]):
+            for install in scripts.repo_installs(self.ctx, [step.command], step.workdir):
                 if not downloads(self.ctx, install, step):
                     continue
                 slot = (step.owner, step.section, install.tool)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from cacheaudit.analyzers import scripts
 from cacheaudit.analyzers.gitlab_ci.model import EnvVar, Job, Step
 from cacheaudit.analyzers.gitlab_ci.places import yaml_env
 from cacheaudit.analyzers.gitlab_ci.tools import CONFIG_PROGRAMS, TOOLS
@@ -66,13 +67,10 @@ def _walk(
                     shell.env[name] = EnvVar(value, True, location, "export", owner)
             continue
         _update_shell(cmd, location, owner, shell)
-        script = _script_file(ctx, cmd, shell.workdir)
-        if script is not None and depth < MAX_SCRIPT_DEPTH:
-            text = ctx.read_text(script)
-            if text is not None:
-                sourced = cmd.program in ("source", ".")
-                inner = shell if sourced else shell.copy()
-                _walk(ctx, parse_script(text), script, script, section, inner, steps, depth + 1)
+        for run in scripts.follow(ctx, cmd, shell.workdir) if depth < MAX_SCRIPT_DEPTH else ():
+            inner = shell if run.sourced else shell.copy()
+            inner.workdir = inner.workdir if run.sourced else run.workdir
+            _walk(ctx, list(run.commands), run.path, run.path, section, inner, steps, depth + 1)
 
 
 def _update_shell(cmd: Command, location: Location, owner: str, shell: _Shell) -> None:
@@ -147,24 +145,3 @@ def _config_setting(cmd: Command) -> tuple[str, str] | None:
     if key in TOOLS[tool].config_keys:
         return tool, value
     return None
-
-
-def _script_file(ctx: RepoContext, cmd: Command, workdir: str | None) -> str | None:
-    """A repository shell script the command runs or sources."""
-    argv = cmd.argv
-    if workdir is None or not argv:
-        return None
-    candidate: str | None = None
-    if cmd.program in ("bash", "sh", "dash", "zsh", "source", ".") and len(argv) > 1:
-        candidate = argv[1] if not argv[1].startswith("-") else None
-    elif "/" in argv[0] or argv[0].endswith(".sh"):
-        candidate = argv[0]
-    if candidate is None or "$" in candidate:
-        return None
-    rel = normalize(candidate, workdir)
-    if rel is None or rel not in ctx.paths:
-        return None
-    if rel.endswith((".sh", ".bash")):
-        return rel
-    head = (ctx.read_text(rel) or "")[:100]
-    return rel if re.match(r"#!.*\b(ba|da|z)?sh\b", head) else None
