@@ -1,0 +1,208 @@
+"""Install sites: which ``RUN`` installs download from a registry, the repository files each
+reads (image paths mapped back through COPY and bind mounts), and the site recorded for the
+install map."""
+
+from __future__ import annotations
+
+import posixpath
+import sys
+from typing import Any
+
+from cacheaudit.analyzers.dockerfile.facts import APT_NEEDS
+from cacheaudit.analyzers.dockerfile.model import (
+    CopyEntry,
+    DockerfileModel,
+    RunInfo,
+    _abs,
+    _covers,
+    _is_dir,
+    _is_glob,
+    _join,
+    _location,
+)
+from cacheaudit.analyzers.dockerfile.mounts import _cache_state, _cache_targets
+from cacheaudit.installs import implicit_inputs
+from cacheaudit.model import InstallSite
+from cacheaudit.parsing.dockerfile import expand
+from cacheaudit.parsing.shell import InstallCommand
+from cacheaudit.paths import glob_match, normalize
+
+
+def install_sites(dc: DockerfileModel) -> list[InstallSite]:
+    """Every registry install of the file, in order, with its cache state."""
+    sites: list[InstallSite] = []
+    for run in dc.runs:
+        for install in run.installs:
+            if install.tool == "apt":
+                if install.action == "update" or not install.downloads_from_registry:
+                    continue
+                sites.append(_site(dc, run, install, _apt_cached(run)))
+                continue
+            if not _downloads(dc, run, install):
+                continue
+            sites.append(_site(dc, run, install, _cache_state(dc, run, install)))
+    return sites
+
+
+def _apt_mounted(run: RunInfo) -> bool:
+    targets = _cache_targets(run)
+    return all(any(_covers(t, need) for t in targets) for need in APT_NEEDS)
+
+
+def _apt_cached(run: RunInfo) -> bool:
+    return _apt_mounted(run) and run.docker_clean_off
+
+
+def _downloads(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bool:
+    """A registry download worth judging: not a bootstrap, not local wheels, not a project
+    install of a project without dependencies (RULES.md)."""
+    if not install.downloads_from_registry:
+        return False
+    if install.tool not in ("pip", "uv") or install.packages or install.requirement_files:
+        return True
+    if install.groups or not install.local_targets:
+        return True
+    if "--no-deps" in install.options or "--no-dependencies" in install.options:
+        return False
+    workdir = _workdir_of(run, install)
+    for target in install.local_targets:
+        image_dir = _abs(target.split("[", 1)[0], workdir)
+        base = _repo_dir_of(dc, run, image_dir)
+        if base is None or _project_has_dependencies(dc, base):
+            return True
+    return False
+
+
+def _project_has_dependencies(dc: DockerfileModel, base: str) -> bool:
+    """From the project's pyproject.toml; True when it cannot be told."""
+    text = dc.ctx.read_text(posixpath.join(base, "pyproject.toml") if base else "pyproject.toml")
+    if text is None:
+        return True  # setup.py or unknown: assume it has dependencies
+    data = _toml(text)
+    project = data.get("project")
+    if not isinstance(project, dict):
+        tool = data.get("tool")
+        poetry = tool.get("poetry") if isinstance(tool, dict) else None
+        deps = poetry.get("dependencies", {}) if isinstance(poetry, dict) else {}
+        return not isinstance(deps, dict) or any(k != "python" for k in deps)
+    dynamic = project.get("dynamic", [])
+    if isinstance(dynamic, list) and "dependencies" in dynamic:
+        return True
+    return bool(project.get("dependencies"))
+
+
+def _toml(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError):
+        return {}
+    return data
+
+
+def _workdir_of(run: RunInfo, install: InstallCommand) -> str:
+    """The directory the install runs in: WORKDIR, moved by ``cd`` earlier in the RUN."""
+    workdir = run.workdir
+    for command in run.commands:
+        if command.line > install.line or command is install.command:
+            break
+        if command.program == "cd" and len(command.argv) > 1:
+            value = expand(command.argv[1], run.variables)
+            if value:
+                workdir = _abs(value, workdir)
+    return workdir
+
+
+def _repo_path(dc: DockerfileModel, run: RunInfo, image_path: str) -> str | None:
+    """The repository file an image path was copied (or bind-mounted) from, if any."""
+    for source, target in run.binds:
+        if image_path == target:
+            return _join(dc.build_context, source)
+        if image_path.startswith(target.rstrip("/") + "/"):
+            return _join(dc.build_context, source, image_path[len(target.rstrip("/")) + 1 :])
+    for entry in reversed(run.copies):
+        for source in entry.sources:
+            found = _copied_from(dc, entry, source, image_path)
+            if found is not None:
+                return found
+    return None
+
+
+def _copied_from(dc: DockerfileModel, entry: CopyEntry, source: str, image_path: str) -> str | None:
+    if not entry.dest_is_dir:
+        return _join(dc.build_context, source) if image_path == entry.dest else None
+    prefix = entry.dest.rstrip("/") + "/"
+    if not image_path.startswith(prefix):
+        return None
+    rest = image_path[len(prefix) :]
+    if source == "" or _is_dir(dc.ctx, source, dc.build_context):
+        candidate = _join(dc.build_context, source, rest)
+        return candidate if candidate in dc.ctx.paths else None
+    if _is_glob(source):
+        if "/" in rest or not glob_match(posixpath.basename(source), rest):
+            return None
+        candidate = _join(dc.build_context, posixpath.dirname(source), rest)
+        return candidate if candidate in dc.ctx.paths else None
+    return _join(dc.build_context, source) if rest == posixpath.basename(source) else None
+
+
+def _repo_dir(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> str:
+    """The repository directory that plays the role of the install's working directory."""
+    found = _repo_dir_of(dc, run, _workdir_of(run, install))
+    return dc.build_context if found is None else found
+
+
+def _repo_dir_of(dc: DockerfileModel, run: RunInfo, image_dir: str) -> str | None:
+    """The repository directory whose files were copied (or bind-mounted) into ``image_dir``."""
+    for source, target in run.binds:
+        if posixpath.dirname(target) == image_dir:
+            return posixpath.dirname(_join(dc.build_context, source))
+    for entry in reversed(run.copies):
+        for source in entry.sources:
+            if not entry.dest_is_dir:
+                if posixpath.dirname(entry.dest) == image_dir:
+                    return posixpath.dirname(_join(dc.build_context, source))
+                continue
+            dest = entry.dest.rstrip("/") or "/"
+            directory = source == "" or _is_dir(dc.ctx, source, dc.build_context)
+            inside = image_dir == dest or image_dir.startswith(dest.rstrip("/") + "/")
+            if directory and inside:
+                return _join(dc.build_context, source, image_dir[len(dest) :].strip("/"))
+            if image_dir == dest:
+                return posixpath.dirname(_join(dc.build_context, source))
+    return None
+
+
+def _inputs(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> tuple[str, ...]:
+    repo_dir = _repo_dir(dc, run, install)
+    workdir = _workdir_of(run, install)
+    files: list[str] = []
+    for name in (*install.requirement_files, *install.constraint_files):
+        value = expand(name, run.variables)
+        if not value:
+            continue
+        mapped = _repo_path(dc, run, _abs(value, workdir))
+        if mapped is None and not value.startswith("/"):
+            mapped = normalize(value, repo_dir)
+        if mapped:
+            files.append(mapped)
+    files.extend(implicit_inputs(install, dc.ctx, repo_dir))
+    return tuple(dict.fromkeys(files))
+
+
+def _site(
+    dc: DockerfileModel, run: RunInfo, install: InstallCommand, cached: bool | None
+) -> InstallSite:
+    return InstallSite(
+        location=_location(dc, install),
+        platform="dockerfile",
+        context=f"{dc.path} / {run.stage.label} / RUN #{run.ordinal}",
+        tool=install.tool,
+        command=install.command.text,
+        inputs=_inputs(dc, run, install),
+        cached=cached,
+        cache_key_inputs=(),  # a cache mount has no key: BuildKit keys it by id/target
+    )
