@@ -51,6 +51,16 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """Replace lines ``start_line``..``end_line`` (1-based, inclusive) of the finding's file with
+    ``text`` (its lines; empty text deletes them)."""
+
+    start_line: int
+    end_line: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Fix:
     """A concrete, paste-ready remedy."""
 
@@ -58,6 +68,10 @@ class Fix:
     """One sentence: what to change."""
     snippet: str = ""
     """The text to paste (YAML lines, a rewritten RUN instruction, ...); may be empty."""
+    edits: tuple[Edit, ...] = ()
+    """The fix as edits of the finding's file, non-overlapping: applied together they resolve
+    the finding without raising another. Empty when the fix is advice that a person must place
+    or adapt (the snippet then shows the shape of the change)."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ says, where it points, the fix it proposes, and the installs it records."""
 
 from __future__ import annotations
 
+import shutil
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from textwrap import dedent
@@ -10,9 +12,10 @@ from textwrap import dedent
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import run_audit
+from tests.conftest import FIXTURES, run_audit
 
 from cacheaudit.analyzers import dockerfile as analyzer
+from cacheaudit.analyzers.dockerfile.rewrite import apply_edits
 from cacheaudit.discovery import FileKind, SourceFile
 from cacheaudit.model import Finding, InstallSite, Report
 from cacheaudit.parsing.dockerfile import expand, parse
@@ -469,13 +472,15 @@ def test_ca303_points_at_the_copy_and_reorders_the_block(make_repo: MakeRepo) ->
     assert finding.fix is not None
     assert finding.fix.snippet == dedent(
         """\
-        COPY pyproject.toml uv.lock /app/
+        COPY pyproject.toml uv.lock ./
         RUN --mount=type=cache,target=/root/.cache/uv \\
             uv sync --locked --no-install-project
         COPY . /app/
         RUN --mount=type=cache,target=/root/.cache/uv \\
             uv sync --locked"""
     )
+    # the copy is deleted and the RUN replaced by the block
+    assert [(e.start_line, e.end_line) for e in finding.fix.edits] == [(3, 3), (4, 5)]
 
 
 def test_ca303_in_a_child_stage_and_not_for_two_step_installs(make_repo: MakeRepo) -> None:
@@ -608,28 +613,69 @@ def test_unknown_mount_variable_is_not_judged(make_repo: MakeRepo) -> None:
     assert rule(report, "CA301") == [] and rule(report, "CA304") == []
 
 
-# --- CA305 / CA306 -----------------------------------------------------------------------------
+# --- CA305 / CA306 / CA308 ---------------------------------------------------------------------
 
 
-def test_ca305_weights_by_what_reaches_the_image(make_repo: MakeRepo) -> None:
+def test_ca305_only_where_lists_reach_the_shipped_image(make_repo: MakeRepo) -> None:
     report = audit(
         make_repo,
         """
         FROM debian:12 AS build
         RUN apt-get update && apt-get install -y gcc
-        FROM debian:12
-        RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*
-        RUN apt-get update && apt-get install -y jq
+        FROM debian:12 AS base
+        RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists
+        RUN apt-get update && apt-get install -y jq && apt-get clean
+        RUN apt-get update && apt-get install -y git && apt-get dist-clean
+        RUN --mount=type=cache,target=/var/lib/apt/lists apt-get update && apt-get install -y make
+        # hadolint ignore=DL3009
+        RUN apt-get update && apt-get install -y vim
+        FROM build AS tools
+        RUN apt-get update && apt-get install -y zip
+        FROM base
+        COPY --from=tools /usr/bin/zip /usr/bin/zip
         """,
     )
-    weights = {f.location.line: f.weight for f in rule(report, "CA305")}
-    # Builder stage never ships (DL3009's exemption), lists removed: lesser; lists left: full.
-    assert weights == {2: 0.5, 4: 0.5, 5: 1.0}
-    full = next(f for f in rule(report, "CA305") if f.location.line == 5)
-    assert "package lists stay in the image" in full.message
+    # `build` and `tools` are only copied from: never shipped (DL3009's exemption); `clean`
+    # keeps the lists; dist-clean, rm and a cache mount on the lists do not.
+    assert [f.location.line for f in rule(report, "CA305")] == [5]
+    finding = only(report, "CA305")
+    assert "stage base" in finding.message and "shipped" in finding.message
+    assert finding.fix is not None and finding.fix.edits
+    assert finding.fix.snippet == (
+        "RUN apt-get update && apt-get install -y jq && apt-get clean "
+        "&& rm -rf /var/lib/apt/lists/*"
+    )
 
 
-def test_ca305_fix_is_the_recipe_with_update_and_without_cleanup(make_repo: MakeRepo) -> None:
+def test_ca305_not_in_a_dev_container(make_repo: MakeRepo) -> None:
+    dockerfile = "FROM debian:12\nRUN apt-get update && apt-get install -y git\n"
+    report = run_audit(make_repo({".devcontainer/Dockerfile": dockerfile}))
+    assert rule(report, "CA305") == [] and len(rule(report, "CA308")) == 1
+
+
+def test_ca305_fix_in_a_multi_line_run_and_a_heredoc(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM debian:12 AS one
+        RUN apt-get update \\
+            && apt-get install -y curl
+        FROM one
+        RUN <<EOF
+        apt-get update
+        apt-get install -y git
+        EOF
+        """,
+    )
+    fixes = {f.location.line: f.fix.snippet for f in rule(report, "CA305") if f.fix}
+    assert fixes == {
+        3: "RUN apt-get update \\\n    && apt-get install -y curl \\\n"
+        "    && rm -rf /var/lib/apt/lists/*",
+        7: "RUN <<EOF\napt-get update\napt-get install -y git\nrm -rf /var/lib/apt/lists/*\nEOF",
+    }
+
+
+def test_ca308_fix_is_the_recipe_with_update_and_without_cleanup(make_repo: MakeRepo) -> None:
     report = audit(
         make_repo,
         """
@@ -639,7 +685,8 @@ def test_ca305_fix_is_the_recipe_with_update_and_without_cleanup(make_repo: Make
             && rm -rf /var/lib/apt/lists/*
         """,
     )
-    finding = only(report, "CA305")
+    finding = only(report, "CA308")
+    assert rule(report, "CA305") == []
     assert finding.fix is not None
     keep = (
         "RUN rm -f /etc/apt/apt.conf.d/docker-clean; echo 'Binary::apt::APT::"
@@ -651,9 +698,10 @@ def test_ca305_fix_is_the_recipe_with_update_and_without_cleanup(make_repo: Make
             --mount=type=cache,target=/var/lib/apt,sharing=locked \\
             apt-get update && apt-get install -y --no-install-recommends curl"""
     )
+    assert [(e.start_line, e.end_line) for e in finding.fix.edits] == [(2, 4)]
 
 
-def test_ca305_mounts_without_removing_docker_clean(make_repo: MakeRepo) -> None:
+def test_ca308_mounts_without_removing_docker_clean(make_repo: MakeRepo) -> None:
     report = audit(
         make_repo,
         """
@@ -663,9 +711,27 @@ def test_ca305_mounts_without_removing_docker_clean(make_repo: MakeRepo) -> None
             apt-get update && apt-get install -y git
         """,
     )
-    finding = only(report, "CA305")
+    finding = only(report, "CA308")
     assert finding.weight == 0.5 and "docker-clean" in finding.message
     assert finding.fix is not None and finding.fix.snippet.startswith("RUN rm -f /etc/apt/")
+    (site,) = sites(report)
+    assert site.cache_state.value == "broken" and "docker-clean" in site.cache_reason
+
+
+def test_ca308_names_the_missing_mount(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM debian:12
+        RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \\
+            apt-get update && apt-get install -y git
+        """,
+    )
+    finding = only(report, "CA308")
+    assert "no cache mount on /var/cache/apt:" in finding.message
+    assert finding.fix is not None
+    assert "--mount=type=cache,target=/var/lib/apt/lists" not in finding.fix.snippet
+    assert finding.fix.snippet.count("--mount=type=cache") == 2
 
 
 def test_ca306_only_for_an_update_of_its_own(make_repo: MakeRepo) -> None:
@@ -674,14 +740,21 @@ def test_ca306_only_for_an_update_of_its_own(make_repo: MakeRepo) -> None:
         """
         FROM debian:12
         RUN apt-get update
-        RUN apt-get update && apt-get -y upgrade
+        RUN apt-get update && apt-get -y upgrade && rm -rf /var/lib/apt/lists/*
         RUN apt-get install -y curl
         """,
     )
     finding = only(report, "CA306")
     assert finding.location.line == 2
     assert finding.fix is not None
-    assert finding.fix.snippet == "RUN apt-get update && apt-get install -y curl"
+    # the merged RUN now fetches the lists in a shipped stage: it removes them too (CA305)
+    assert finding.fix.snippet == (
+        "RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*"
+    )
+    assert [(e.start_line, e.end_line, e.text) for e in finding.fix.edits] == [
+        (2, 2, ""),
+        (4, 4, finding.fix.snippet),
+    ]
 
 
 # --- CA307 -------------------------------------------------------------------------------------
@@ -826,23 +899,53 @@ def test_text_without_instructions_yields_nothing(make_repo: MakeRepo) -> None:
     assert docker_rules(report) == [("CA001", 1)]
 
 
-def test_ca305_names_the_missing_mount(make_repo: MakeRepo) -> None:
-    report = audit(
-        make_repo,
-        """
-        FROM debian:12
-        RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \\
-            apt-get update && apt-get install -y git
-        """,
-    )
-    finding = only(report, "CA305")
-    assert "no cache mount on /var/cache/apt:" in finding.message
-    assert finding.fix is not None
-    assert "--mount=type=cache,target=/var/lib/apt/lists" not in finding.fix.snippet
-    assert finding.fix.snippet.count("--mount=type=cache") == 2
-
-
 @pytest.mark.parametrize("name", ["Containerfile", "deploy/api.Dockerfile", "Dockerfile.prod"])
 def test_every_dockerfile_name_is_audited(make_repo: MakeRepo, name: str) -> None:
     report = run_audit(make_repo({name: "FROM python:3.12\nRUN pip install flask\n"}))
     assert [(f.rule_id, f.location.path) for f in rule(report, "CA301")] == [("CA301", name)]
+
+
+# --- fixes as edits ----------------------------------------------------------------------------
+
+DOCKER_CASES = sorted(p.parent for p in (FIXTURES / "docker").glob("*/expected.txt"))
+
+
+def _counts(report: Report) -> Counter[str]:
+    return Counter(f.rule_id for f in (*report.findings, *report.notices))
+
+
+def _edited(report: Report) -> list[Finding]:
+    return [
+        f
+        for f in report.findings
+        if f.rule_id.startswith("CA3") and f.fix is not None and f.fix.edits
+    ]
+
+
+@pytest.mark.parametrize("case", DOCKER_CASES, ids=[c.name for c in DOCKER_CASES])
+def test_every_fix_edit_resolves_its_finding_and_raises_no_other(
+    case: Path, tmp_path: Path
+) -> None:
+    """Apply each CA3xx fix that is an edit to a copy of the fixture and audit again: the finding
+    is gone, no rule fires more often than before, and the Dockerfile still parses."""
+    report = run_audit(case)
+    before = _counts(report)
+    for number, finding in enumerate(_edited(report)):
+        root = tmp_path / str(number)
+        shutil.copytree(case, root)
+        target = root / finding.location.path
+        assert finding.fix is not None
+        edited = apply_edits(target.read_text(encoding="utf-8"), finding.fix.edits)
+        target.write_text(edited, encoding="utf-8")
+        assert parse(edited).problems == parse((case / finding.location.path).read_text()).problems
+        after = _counts(run_audit(root))
+        allowed = before - Counter({finding.rule_id: 1})
+        grown = {r: (before[r], n) for r, n in after.items() if n > allowed[r]}
+        assert grown == {}, (finding.rule_id, finding.location.line, edited)
+
+
+def test_the_fixtures_exercise_an_edit_for_every_docker_rule() -> None:
+    rules: set[str] = set()
+    for case in DOCKER_CASES:
+        rules |= {f.rule_id for f in _edited(run_audit(case))}
+    assert rules >= {"CA301", "CA302", "CA303", "CA304", "CA305", "CA306", "CA307", "CA308"}

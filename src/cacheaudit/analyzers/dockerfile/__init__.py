@@ -29,8 +29,9 @@ from __future__ import annotations
 from cacheaudit.analyzers.dockerfile.installs import install_sites
 from cacheaudit.analyzers.dockerfile.rules_apt import rules_apt
 from cacheaudit.analyzers.dockerfile.rules_cache import rules_cache
-from cacheaudit.analyzers.dockerfile.rules_copy import rule_ca303, rule_ca504
 from cacheaudit.analyzers.dockerfile.rules_npm import rule_ca307
+from cacheaudit.analyzers.dockerfile.rules_order import rule_ca303
+from cacheaudit.analyzers.dockerfile.rules_refs import rule_ca504
 from cacheaudit.analyzers.dockerfile.walk import build
 from cacheaudit.discovery import SourceFile
 from cacheaudit.model import Analysis

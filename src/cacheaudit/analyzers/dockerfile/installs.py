@@ -8,19 +8,17 @@ import posixpath
 import sys
 from typing import Any
 
-from cacheaudit.analyzers.dockerfile.facts import APT_NEEDS
 from cacheaudit.analyzers.dockerfile.model import (
     CopyEntry,
     DockerfileModel,
     RunInfo,
     _abs,
-    _covers,
     _is_dir,
     _is_glob,
     _join,
     _location,
 )
-from cacheaudit.analyzers.dockerfile.mounts import _cache_state, _cache_targets
+from cacheaudit.analyzers.dockerfile.mounts import SiteCache, _site_cache
 from cacheaudit.installs import implicit_inputs
 from cacheaudit.model import InstallSite
 from cacheaudit.parsing.dockerfile import expand
@@ -30,27 +28,12 @@ from cacheaudit.paths import glob_match, normalize
 
 def install_sites(dc: DockerfileModel) -> list[InstallSite]:
     """Every registry install of the file, in order, with its cache state."""
-    sites: list[InstallSite] = []
-    for run in dc.runs:
-        for install in run.installs:
-            if install.tool == "apt":
-                if install.action == "update" or not install.downloads_from_registry:
-                    continue
-                sites.append(_site(dc, run, install, _apt_cached(run)))
-                continue
-            if not _downloads(dc, run, install):
-                continue
-            sites.append(_site(dc, run, install, _cache_state(dc, run, install)))
-    return sites
-
-
-def _apt_mounted(run: RunInfo) -> bool:
-    targets = _cache_targets(run)
-    return all(any(_covers(t, need) for t in targets) for need in APT_NEEDS)
-
-
-def _apt_cached(run: RunInfo) -> bool:
-    return _apt_mounted(run) and run.docker_clean_off
+    return [
+        _site(dc, run, install, _site_cache(dc, run, install))
+        for run in dc.runs
+        for install in run.installs
+        if _downloads(dc, run, install)
+    ]
 
 
 def _downloads(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bool:
@@ -58,12 +41,19 @@ def _downloads(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bo
     install of a project without dependencies (RULES.md)."""
     if not install.downloads_from_registry:
         return False
+    if _repeats_earlier(dc, run, install):
+        return False
+    global_ = {"-g", "--global"} & set(install.options) or install.action.startswith("global")
+    if install.tool in ("npm", "pnpm", "yarn") and len(install.packages) <= 1 and global_:
+        return False  # one global tool (`npm i -g @go-task/cli`): a bootstrap (RULES.md)
     if install.tool not in ("pip", "uv") or install.packages or install.requirement_files:
         return True
     if install.groups or not install.local_targets:
         return True
     if "--no-deps" in install.options or "--no-dependencies" in install.options:
         return False
+    if all(_is_glob(t) or t.endswith(_ARCHIVES) for t in install.local_targets):
+        return False  # built wheels (`pip install /wheels/*`): nothing left to download
     workdir = _workdir_of(run, install)
     for target in install.local_targets:
         image_dir = _abs(target.split("[", 1)[0], workdir)
@@ -71,6 +61,79 @@ def _downloads(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bo
         if base is None or _project_has_dependencies(dc, base):
             return True
     return False
+
+
+_ARCHIVES = (".whl", ".tar.gz", ".zip")
+
+DEPS_FIRST_FLAGS: dict[str, tuple[str, ...]] = {
+    "uv": ("--no-install-project", "--no-install-workspace", "--no-install-local"),
+    "poetry": ("--no-root",),
+    "pdm": ("--no-self",),
+}
+"""Flags that install only a project's dependencies (the first step of the two-step pattern)."""
+
+
+def _repeats_earlier(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bool:
+    """Whether this is the project step of the two-step pattern: the same install ran earlier in
+    the stage chain with a dependencies-only flag (``uv sync`` after ``uv sync
+    --no-install-project``), a local project after a requirements install, or ``poetry install
+    --only-root``: every dependency is already installed, nothing is downloaded."""
+    if install.tool == "poetry" and "--only-root" in install.options:
+        return True
+    if _project_after_requirements(dc, run, install):
+        return True
+    flags = DEPS_FIRST_FLAGS.get(install.tool, ())
+    if not flags or any(f in install.options for f in flags):
+        return False
+    chain = {id(s) for s in run.stage.chain()}
+    mine = _signature(run, install)
+    for other in dc.runs:
+        if other is run:
+            break
+        if id(other.stage) not in chain:
+            continue
+        for earlier in other.installs:
+            if (
+                earlier.tool == install.tool
+                and any(f in earlier.options for f in flags)
+                and _signature(other, earlier) == mine
+            ):
+                return True
+    return False
+
+
+def _project_after_requirements(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bool:
+    """``pip install -e .`` (only local projects) after ``pip install -r requirements.txt`` in the
+    stage chain: the requirements brought the dependencies, this installs the project."""
+    if install.tool not in ("pip", "uv") or install.packages or install.requirement_files:
+        return False
+    if not install.local_targets or install.groups:
+        return False
+    chain = {id(s) for s in run.stage.chain()}
+    for other in dc.runs:
+        if id(other.stage) not in chain or other.instruction.line > run.instruction.line:
+            continue
+        for earlier in other.installs:
+            if earlier is install:
+                return False
+            if earlier.cache_tool == install.cache_tool and earlier.requirement_files:
+                return True
+    return False
+
+
+def _signature(run: RunInfo, install: InstallCommand) -> tuple[object, ...]:
+    flags = DEPS_FIRST_FLAGS.get(install.tool, ())
+    return (
+        install.action,
+        _workdir_of(run, install),
+        tuple(sorted(o for o in install.options if o not in flags)),
+        tuple(sorted((o, v) for o, v in install.option_values if o not in flags)),
+        install.requirement_files,
+        install.constraint_files,
+        install.packages,
+        install.local_targets,
+        install.groups,
+    )
 
 
 def _project_has_dependencies(dc: DockerfileModel, base: str) -> bool:
@@ -194,7 +257,7 @@ def _inputs(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> tuple
 
 
 def _site(
-    dc: DockerfileModel, run: RunInfo, install: InstallCommand, cached: bool | None
+    dc: DockerfileModel, run: RunInfo, install: InstallCommand, cache: SiteCache
 ) -> InstallSite:
     return InstallSite(
         location=_location(dc, install),
@@ -203,6 +266,8 @@ def _site(
         tool=install.tool,
         command=install.command.text,
         inputs=_inputs(dc, run, install),
-        cached=cached,
+        cached=cache.cached,
         cache_key_inputs=(),  # a cache mount has no key: BuildKit keys it by id/target
+        cache=cache.state,
+        cache_reason=cache.reason,
     )

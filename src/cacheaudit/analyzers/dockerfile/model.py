@@ -69,6 +69,8 @@ class CopyEntry:
     tools_before: frozenset[str]
     """Cache tools already installed in the stage chain before this copy (the two-step
     pattern: dependencies first, then the project)."""
+    workdir: str = "/"
+    """The working directory the copy ran in."""
 
 
 @dataclass
@@ -89,6 +91,9 @@ class Stage:
     copies: list[CopyEntry] = field(default_factory=list)
     docker_clean_off: bool = False
     installed: set[str] = field(default_factory=set)
+    configured: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+    """(tool, user) → (cache directory, line) set by ``pnpm config set store-dir``, ``npm
+    config set cache``, ``pip config set global.cache-dir``... in an earlier RUN."""
     runs: list[Instruction] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
 
@@ -136,6 +141,8 @@ class RunInfo:
     args: dict[str, Var]
     docker_clean_off: bool
     """Debian's docker-clean hook was removed before (or in) this RUN."""
+    configured: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+    """Cache directories set by config commands in earlier RUNs (see ``Stage.configured``)."""
 
     @property
     def subject(self) -> str:

@@ -7,7 +7,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from cacheaudit.analyzers.dockerfile.facts import DISABLING_ENVS, DOCKER_CACHES
+from cacheaudit.analyzers.dockerfile.facts import APT_NEEDS, DISABLING_ENVS, DOCKER_CACHES
 from cacheaudit.analyzers.dockerfile.model import (
     DockerfileModel,
     RunInfo,
@@ -17,7 +17,9 @@ from cacheaudit.analyzers.dockerfile.model import (
     _covers,
     _mount_target,
 )
+from cacheaudit.analyzers.dockerfile.walk import configured_cache
 from cacheaudit.installs import CACHE_FACTS, env_disables_cache
+from cacheaudit.model import CacheState
 from cacheaudit.parsing.dockerfile import Mount, expand
 from cacheaudit.parsing.shell import Command, InstallCommand
 
@@ -56,6 +58,9 @@ def _expected(dc: DockerfileModel, run: RunInfo, tool: str, install: InstallComm
             return Expected((_abs(env[name], run.workdir),), user, f"{name} ({origin})")
         if name in run.env and run.env[name].value is None:
             return Expected((), user, name)
+    configured = _configured(run, tool, install)
+    if configured is not None:
+        return Expected((configured[0],), user, f"`{tool} config` at line {configured[1]}")
     if tool == "pnpm":
         if env.get("PNPM_HOME"):
             return Expected((posixpath.join(env["PNPM_HOME"], "store"),), user, "PNPM_HOME")
@@ -82,6 +87,19 @@ def _expected(dc: DockerfileModel, run: RunInfo, tool: str, install: InstallComm
             return Expected((CACHE_FACTS["yarn"].root_dir,), user, "yarn's default for root")
     why = "default for root" if user.root else f"default for user {user.name}"
     return Expected((posixpath.join(home, rel),), user, why)
+
+
+def _configured(run: RunInfo, tool: str, install: InstallCommand) -> tuple[str, int] | None:
+    """The cache directory a config command set for this user, in this RUN before the install
+    or in an earlier one."""
+    found = None
+    for command in run.commands:
+        if command is install.command:
+            break
+        moved = configured_cache(command, run.user, run.variables, run.workdir)
+        if moved is not None and moved[0] == tool:
+            found = (moved[1], command.line)
+    return found or run.configured.get((tool, run.user.name))
 
 
 def _yarn_berry(dc: DockerfileModel) -> bool:
@@ -136,15 +154,21 @@ def _check_mounts(run: RunInfo, tool: str, expected: Expected) -> MountCheck:
 
 
 def _writable_by(mount: Mount, user: User) -> bool:
+    """Whether ``user`` can write the mount: BuildKit creates cache mounts owned by ``uid``/
+    ``gid`` (default 0) with ``mode`` (default 0755)."""
     if user.root:
         return True
-    mode = mount.get("mode")
-    if mode and mode[-1:] in ("2", "3", "6", "7"):
-        return True  # world-writable
-    uid = mount.get("uid")
-    if uid is None:
-        return False  # BuildKit creates cache mounts owned by uid 0
-    return user.uid is None or uid == user.uid
+    try:
+        mode = int(mount.get("mode") or "755", 8)
+    except ValueError:
+        mode = 0o755
+    uid = mount.get("uid") or "0"
+    gid = mount.get("gid") or "0"
+    if uid != "0" and (user.uid is None or uid == user.uid):
+        return bool(mode & 0o200)  # the user's own mount (an unknown uid is given the benefit)
+    if gid != "0" and user.gid is not None and gid == user.gid:
+        return bool(mode & 0o020)
+    return bool(mode & 0o002)
 
 
 def _disabled_by(run: RunInfo, tool: str, installs: list[InstallCommand]) -> str | None:
@@ -205,19 +229,99 @@ def _cache_targets(run: RunInfo) -> list[str]:
     return [t for t in targets if t is not None]
 
 
-def _cache_state(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bool | None:
+@dataclass(frozen=True)
+class SiteCache:
+    """The cache state of one install site, with the one-line reason."""
+
+    state: CacheState
+    reason: str
+
+    @property
+    def cached(self) -> bool | None:
+        if self.state is CacheState.UNKNOWN:
+            return None
+        return self.state is CacheState.EFFECTIVE
+
+
+def _site_cache(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> SiteCache:
     tool = install.cache_tool
     if tool in DOCKER_CACHES:
-        expected = _expected(dc, run, tool, install)
-        check = _check_mounts(run, tool, expected)
-        if check.unknown and not check.covering:
-            return None
-        if _disabled_by(run, tool, [install]) is not None:
-            return False
-        return bool(check.covering) and not check.unwritable
+        return _tool_cache(dc, run, tool, install)
+    if install.tool == "apt":
+        return _apt_cache(run)
+    targets = _cache_targets(run)
     if tool == "apk":
-        targets = _cache_targets(run)
-        return any(_covers(t, "/var/cache/apk") or _covers(t, "/etc/apk/cache") for t in targets)
-    if tool == "conda":
-        return any(_covers(t, "/opt/conda/pkgs") for t in _cache_targets(run))
-    return None
+        hit = next((t for t in targets if _covers(t, "/var/cache/apk")), None)
+        hit = hit or next((t for t in targets if _covers(t, "/etc/apk/cache")), None)
+        if hit:
+            return SiteCache(CacheState.EFFECTIVE, f"cache mount on {hit}")
+        if install.no_cache:
+            return SiteCache(CacheState.MISSING, "apk --no-cache: lean, downloads on every build")
+        return SiteCache(CacheState.MISSING, "no cache mount on /var/cache/apk")
+    facts = CACHE_FACTS.get(tool)
+    if facts is None:
+        return SiteCache(CacheState.UNKNOWN, f"cacheaudit does not model {tool}'s cache")
+    home = run.variables.get("HOME") or run.user.home
+    dirs = [facts.root_dir] if run.user.root else []
+    if home and not facts.home_dir.startswith("/"):
+        dirs.append(posixpath.join(home, facts.home_dir))
+    hit = next((t for t in targets if any(_covers(t, d) for d in dirs)), None)
+    if hit:
+        return SiteCache(CacheState.EFFECTIVE, f"cache mount on {hit}")
+    if any(n in run.variables for n in facts.dir_envs):
+        return SiteCache(CacheState.UNKNOWN, f"{tool}'s cache is moved by the environment")
+    return SiteCache(CacheState.MISSING, f"no cache mount on {dirs[0] if dirs else tool}")
+
+
+def _tool_cache(dc: DockerfileModel, run: RunInfo, tool: str, install: InstallCommand) -> SiteCache:
+    expected = _expected(dc, run, tool, install)
+    check = _check_mounts(run, tool, expected)
+    wants = expected.dirs[0] if expected.dirs else f"{tool}'s cache directory"
+    if check.unknown and not check.covering:
+        return SiteCache(
+            CacheState.UNKNOWN,
+            f"a cache mount or {tool}'s cache directory ({expected.source}) depends on a "
+            "variable set outside the Dockerfile",
+        )
+    disabled = _disabled_by(run, tool, [install])
+    if check.covering:
+        cleaners = _cleaners(run, expected.dirs)
+        if disabled:
+            return SiteCache(CacheState.BROKEN, f"{disabled} turns the mounted cache off")
+        if cleaners:
+            shown = " ".join(cleaners[0].text.split())
+            return SiteCache(CacheState.BROKEN, f"`{shown}` empties the mounted cache")
+        if check.unwritable:
+            return SiteCache(
+                CacheState.BROKEN,
+                f"the cache mount on {wants} is not writable by user {expected.user.name}",
+            )
+        return SiteCache(CacheState.EFFECTIVE, f"cache mount on {wants}")
+    if check.related:
+        _, target = check.related[0]
+        return SiteCache(
+            CacheState.BROKEN, f"the cache mount targets {target}, but {tool} writes to {wants}"
+        )
+    if disabled:
+        return SiteCache(CacheState.MISSING, f"no cache mount; {disabled} keeps the image lean")
+    return SiteCache(CacheState.MISSING, f"no cache mount on {wants}")
+
+
+def _apt_cache(run: RunInfo) -> SiteCache:
+    targets = _cache_targets(run)
+    debs = any(_covers(t, APT_NEEDS[0]) for t in targets)
+    lists = any(_covers(t, APT_NEEDS[1]) for t in targets)
+    if debs and not run.docker_clean_off:
+        return SiteCache(
+            CacheState.BROKEN,
+            "/etc/apt/apt.conf.d/docker-clean deletes the downloaded packages from the "
+            "/var/cache/apt mount",
+        )
+    if debs:
+        note = "" if lists else " (package lists not mounted)"
+        return SiteCache(CacheState.EFFECTIVE, f"cache mount on /var/cache/apt{note}")
+    if lists:
+        return SiteCache(
+            CacheState.BROKEN, "only the package lists are mounted: the .debs download again"
+        )
+    return SiteCache(CacheState.MISSING, "no cache mounts on /var/cache/apt and /var/lib/apt")

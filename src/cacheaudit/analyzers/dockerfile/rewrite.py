@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from cacheaudit.analyzers.dockerfile.facts import CACHE_DISABLING_OPTIONS, MAX_LINE
 from cacheaudit.analyzers.dockerfile.model import DockerfileModel, RunInfo
 from cacheaudit.installs import CACHE_FACTS
+from cacheaudit.model import Edit
 from cacheaudit.parsing.dockerfile import Instruction, Mount, parse_args, parse_key_values
 from cacheaudit.parsing.shell import Command, InstallCommand
 
@@ -170,11 +171,59 @@ def _without_assignment(instruction: Instruction, name: str, escape: str) -> str
     return "\n".join(lines).rstrip()
 
 
-def _append_to_install(run: RunInfo, install: InstallCommand, flag: str) -> str:
-    """The RUN with ``flag`` added at the end of the install command."""
-    text = run.instruction.text
+def _append_to_install(text: str, install: InstallCommand, flag: str) -> str:
+    """``text`` (an instruction) with ``flag`` added at the end of the install command."""
     body = _command_regex(install.command)
     match = re.search(body, text) if body else None
     if match is None:
         return text
     return text[: match.end()] + f" {flag}" + text[match.end() :]
+
+
+# --- edits -------------------------------------------------------------------------------------
+
+
+def _replace(instruction: Instruction, text: str) -> Edit:
+    """An edit replacing the whole instruction (heredoc bodies included) with ``text``."""
+    return Edit(instruction.line, instruction.end_line, text)
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """``text`` with the edits applied (they must not overlap)."""
+    lines = text.split("\n")
+    for edit in sorted(edits, key=lambda e: e.start_line, reverse=True):
+        lines[edit.start_line - 1 : edit.end_line] = edit.text.split("\n") if edit.text else []
+    return "\n".join(lines)
+
+
+def _append_command(dc: DockerfileModel, run: RunInfo, command: str) -> str | None:
+    """The RUN with ``command`` run after everything else in it (``&& command`` in shell form,
+    a last line in a heredoc script); None where that cannot be done safely (exec form, a
+    comment on the last line)."""
+    instruction = run.instruction
+    lines = instruction.text.split("\n")
+    if instruction.exec_form is not None:
+        return None
+    if instruction.heredocs:
+        doc = instruction.heredocs[0]
+        words = instruction.args.split()
+        if not all(w.startswith(("<<", "0<<")) for w in words):
+            return None  # `RUN python3 <<EOF`: the body is not the shell script
+        index = doc.end_line - instruction.line
+        if not 0 < index < len(lines):
+            return None
+        lines.insert(index, command)
+        return "\n".join(lines)
+    last = instruction.logical_end_line - instruction.line
+    line = lines[last].rstrip()
+    if "#" in line or line.endswith(dc.escape):
+        return None
+    if line.endswith(";"):
+        joined = f"{line} {command}"
+    elif last == 0 and len(line) + len(command) + 4 <= MAX_LINE:
+        joined = f"{line} && {command}"
+    else:
+        indent = _continuation_indent(lines[: last + 1])
+        joined = f"{line} {dc.escape}\n{indent}&& {command}"
+    lines[last] = joined
+    return "\n".join(lines)

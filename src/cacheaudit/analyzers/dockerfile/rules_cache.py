@@ -23,7 +23,7 @@ from cacheaudit.analyzers.dockerfile.mounts import (
     _expected,
     _related,
 )
-from cacheaudit.analyzers.dockerfile.rewrite import _rewrite_run, _without_assignment
+from cacheaudit.analyzers.dockerfile.rewrite import _replace, _rewrite_run, _without_assignment
 from cacheaudit.model import Finding, Fix
 from cacheaudit.parsing.dockerfile import Mount
 from cacheaudit.parsing.shell import Command, InstallCommand
@@ -190,7 +190,8 @@ def _fix_mount(
         what += f"; remove {var.name} from the {var.where}"
     if tool == "uv" and "ENV UV_LINK_MODE=copy" in prelude:
         what += "; UV_LINK_MODE=copy avoids uv's hard-link warning across the mount"
-    return Fix(what + ".", "\n".join([*prelude, text]))
+    snippet = "\n".join([*prelude, text])
+    return Fix(what + ".", snippet, (_replace(run.instruction, snippet),))
 
 
 def _same_tool(run: RunInfo, tool: str) -> list[InstallCommand]:
@@ -219,13 +220,16 @@ def _fix_defeated(
         )
         snippet = _without_assignment(instruction, var.name, dc.escape) if instruction else ""
         action = "Rewrite" if snippet else "Delete"
+        edits = (_replace(instruction, snippet),) if instruction else ()
         return Fix(
             f"{action} the {var.kind} at line {var.line} in {owner.label} so {var.name} is no "
             "longer set: with the cache mount, the cache never lands in the image anyway.",
             snippet,
+            edits,
         )
     text = _rewrite_run(dc, run, disabling=(tool, _same_tool(run, tool)), drop_commands=cleaners)
     what = f"Let {tool} use the cache mount: drop what disables or deletes its cache"
     if var is not None:
         what += f", and remove {var.name} from the {var.where}"
-    return Fix(what + ".", text)
+        return Fix(what + ".", text)  # two places to change: the ENV/ARG is left to the reader
+    return Fix(what + ".", text, (_replace(run.instruction, text),))

@@ -12,6 +12,7 @@ from cacheaudit.analyzers.dockerfile.installs import (
     _workdir_of,
 )
 from cacheaudit.analyzers.dockerfile.model import DockerfileModel, RunInfo, _location, _short
+from cacheaudit.analyzers.dockerfile.rewrite import _replace
 from cacheaudit.installs import LOCKFILES_BY_TOOL
 from cacheaudit.model import Finding, Fix
 from cacheaudit.parsing.shell import InstallCommand
@@ -70,5 +71,6 @@ def _fix_npm_ci(run: RunInfo, install: InstallCommand, lock: str, copied: bool) 
     description = f"Use `npm ci`, which installs exactly what {lock} pins"
     if not copied:
         description += f"; copy {lock} into the image next to package.json first"
-        snippet = f"COPY package.json {lock} ./\n{snippet}"
-    return Fix(description + ".", snippet)
+        return Fix(description + ".", f"COPY package.json {lock} ./\n{snippet}")
+    edits = (_replace(run.instruction, snippet),) if snippet else ()
+    return Fix(description + ".", snippet, edits)

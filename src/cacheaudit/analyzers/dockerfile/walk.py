@@ -9,7 +9,12 @@ from __future__ import annotations
 import posixpath
 import re
 
-from cacheaudit.analyzers.dockerfile.facts import DEPENDENCY_KINDS, LEAN_FILES, SHELLS
+from cacheaudit.analyzers.dockerfile.context import (
+    _candidate_contexts,
+    _choose_context,
+    _has_source,
+)
+from cacheaudit.analyzers.dockerfile.facts import SHELLS
 from cacheaudit.analyzers.dockerfile.model import (
     CopyEntry,
     DockerfileModel,
@@ -21,7 +26,7 @@ from cacheaudit.analyzers.dockerfile.model import (
     _is_glob,
     _mount_target,
 )
-from cacheaudit.discovery import SourceFile, classify
+from cacheaudit.discovery import SourceFile
 from cacheaudit.parsing.dockerfile import (
     Instruction,
     ParsedDockerfile,
@@ -37,7 +42,7 @@ from cacheaudit.parsing.shell import (
     parse_exec_form,
     parse_script,
 )
-from cacheaudit.paths import glob_regex, normalize
+from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
 
 
@@ -120,6 +125,7 @@ def _from(
         stage.copies = list(parent.copies)
         stage.docker_clean_off = parent.docker_clean_off
         stage.installed = set(parent.installed)
+        stage.configured = dict(parent.configured)
     return stage
 
 
@@ -194,9 +200,7 @@ def _copy(dc: DockerfileModel, stage: Stage, instruction: Instruction, ordinal: 
             sources.append(rel)
     if not sources:
         return
-    whole = any(s in ("", "*", "**") for s in sources) and not _ignore_keeps_only_manifests(
-        dc, sources
-    )
+    whole = any(s in ("", "*", "**") for s in sources) and _has_source(dc, "")
     dest_is_dir = (
         dest.endswith("/")
         or dest in (".", "./")
@@ -212,6 +216,7 @@ def _copy(dc: DockerfileModel, stage: Stage, instruction: Instruction, ordinal: 
         dest_is_dir=dest_is_dir,
         whole_tree=whole,
         tools_before=frozenset(stage.installed),
+        workdir=stage.workdir,
     )
     stage.copies.append(entry)
     dc.copies.append(entry)
@@ -246,11 +251,59 @@ def _run(stage: Stage, instruction: Instruction, ordinal: int) -> RunInfo:
         env=dict(stage.env),
         args=dict(stage.args),
         docker_clean_off=stage.docker_clean_off,
+        configured=dict(stage.configured),
     )
+    for command in commands:
+        found = configured_cache(command, stage.user, variables, stage.workdir)
+        if found is not None:
+            stage.configured[(found[0], stage.user.name)] = (found[1], command.line)
     for install in installs:
         if _reads_manifests(install):
             stage.installed.add(install.cache_tool)
     return run
+
+
+_CONFIG_KEYS: dict[tuple[str, str], str] = {
+    ("pnpm", "store-dir"): "pnpm",
+    ("pnpm", "store_dir"): "pnpm",
+    ("npm", "store-dir"): "pnpm",
+    ("npm", "cache"): "npm",
+    ("yarn", "cache-folder"): "yarn",
+    ("yarn", "cacheFolder"): "yarn",
+    ("pip", "global.cache-dir"): "pip",
+    ("pip", "user.cache-dir"): "pip",
+    ("pip3", "global.cache-dir"): "pip",
+    ("pip3", "user.cache-dir"): "pip",
+}
+"""(program, config key) → the tool whose cache directory ``<program> config set`` moves."""
+
+
+def configured_cache(
+    command: Command, user: User, variables: dict[str, str], workdir: str
+) -> tuple[str, str] | None:
+    """``(tool, directory)`` when the command moves a tool's cache in the user's config:
+    ``pnpm config set store-dir /pnpm/store``, ``npm config set cache /npm``, ``yarn config set
+    cache-folder /yarn``, ``pip config set global.cache-dir /pip``, ``poetry config cache-dir
+    /poetry``."""
+    words = [w for w in command.argv[1:] if not w.startswith("-")]
+    program = command.program
+    if program == "poetry" and words[:2] == ["config", "cache-dir"] and len(words) > 2:
+        tool, raw = "poetry", words[2]
+    elif words[:2] == ["config", "set"] and len(words) > 2:
+        key, eq, value = words[2].partition("=")
+        raw = value if eq else (words[3] if len(words) > 3 else "")
+        found = _CONFIG_KEYS.get((program, key))
+        if found is None or not raw:
+            return None
+        tool = found
+    else:
+        return None
+    if raw.startswith("~"):
+        raw = (user.home or "/") + raw[1:]
+    expanded = expand(raw, {"HOME": user.home or "/", **variables})
+    if not expanded:
+        return None
+    return tool, posixpath.normpath(posixpath.join(workdir, expanded))
 
 
 def _reads_manifests(install: InstallCommand) -> bool:
@@ -333,87 +386,3 @@ def _disables_docker_clean(commands: list[Command]) -> bool:
         if any("Keep-Downloaded-Packages" in a for a in command.argv):
             return True
     return False
-
-
-# --- .dockerignore -----------------------------------------------------------------------------
-
-
-def _ignore_keeps_only_manifests(dc: DockerfileModel, sources: list[str]) -> bool:
-    """A ``.dockerignore`` that excludes everything and re-includes only manifests and lock
-    files turns ``COPY . .`` into a dependency-only copy."""
-    names = [f"{dc.path}.dockerignore", posixpath.join(dc.build_context, ".dockerignore")]
-    text = next((t for n in names if (t := dc.ctx.read_text(n)) is not None), None)
-    if text is None:
-        return False
-    patterns = []
-    for raw in text.split("\n"):
-        line = raw.strip()
-        if line and not line.startswith("#"):
-            negate = line.startswith("!")
-            body = line[1:].strip() if negate else line
-            patterns.append((negate, body.lstrip("/").removeprefix("./")))
-    if not patterns or patterns[0][0] or patterns[0][1] not in ("*", "**", "**/*"):
-        return False
-    base = dc.build_context
-    for path in dc.ctx.paths:
-        rel = path[len(base) + 1 :] if base else path
-        if base and not path.startswith(base + "/"):
-            continue
-        if not _dockerignore_keeps(rel, patterns):
-            continue
-        name = posixpath.basename(rel)
-        kind = classify(rel)
-        if not (kind in DEPENDENCY_KINDS or name in LEAN_FILES or name == ".dockerignore"):
-            return False
-    return True
-
-
-def _dockerignore_keeps(rel: str, patterns: list[tuple[bool, str]]) -> bool:
-    keep = True
-    for negate, pattern in patterns:
-        regex = glob_regex("./" + pattern)
-        probe = rel
-        while probe:
-            if regex.match(probe):
-                keep = negate
-                break
-            probe = posixpath.dirname(probe)
-    return keep
-
-
-# --- build context -----------------------------------------------------------------------------
-
-
-def _candidate_contexts(path: str) -> tuple[str, ...]:
-    found = []
-    directory = posixpath.dirname(path)
-    while True:
-        found.append(directory)
-        if not directory:
-            return tuple(found)
-        directory = posixpath.dirname(directory)
-
-
-def _choose_context(ctx: RepoContext, parsed: ParsedDockerfile, candidates: tuple[str, ...]) -> str:
-    """The candidate directory where most literal COPY/ADD/bind sources exist (nearest wins a
-    tie): `docker build -f docker/Dockerfile .` is as common as a context beside the file."""
-    sources: list[str] = []
-    for instruction in parsed.instructions:
-        if instruction.keyword in ("COPY", "ADD") and instruction.flag("from") is None:
-            words = list(instruction.exec_form or split_words(instruction.args))[:-1]
-            sources.extend(w.strip("\"'") for w in words)
-        for mount in instruction.mounts:
-            if mount.type == "bind" and mount.from_ is None and mount.source:
-                sources.append(mount.source)
-    literal = [
-        rel
-        for s in sources
-        if "$" not in s and not _is_glob(s) and not s.startswith("<<")
-        if (rel := normalize(s.lstrip("/") or "."))
-    ]
-
-    def score(base: str) -> int:
-        return sum(ctx.exists(s, base) or _is_dir(ctx, s, base) for s in literal)
-
-    best = max(candidates, key=lambda c: (score(c), -candidates.index(c)))
-    return best
