@@ -949,3 +949,226 @@ def test_the_fixtures_exercise_an_edit_for_every_docker_rule() -> None:
     for case in DOCKER_CASES:
         rules |= {f.rule_id for f in _edited(run_audit(case))}
     assert rules >= {"CA301", "CA302", "CA303", "CA304", "CA305", "CA306", "CA307", "CA308"}
+
+
+# --- the install map ---------------------------------------------------------------------------
+
+
+def _states(report: Report) -> list[tuple[int, str, str, str]]:
+    return [(s.location.line, s.tool, s.cache_state.value, s.cache_reason) for s in sites(report)]
+
+
+def test_every_install_site_carries_its_true_cache_state(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM python:3.12 AS base
+        ENV PIP_NO_CACHE_DIR=1
+        RUN pip install --no-cache-dir flask==3.0.3
+        RUN --mount=type=cache,target=/root/.cache/pip pip install httpx==0.27.0
+        FROM python:3.12
+        RUN --mount=type=cache,target=/root/.cache/pip pip install flask==3.0.3
+        RUN --mount=type=cache,target=/root/.cache/pip pip install rich==13.7.1 \\
+            && rm -rf /root/.cache/pip
+        RUN --mount=type=cache,target=/tmp/uv uv pip install --system rich==13.7.1
+        RUN --mount=type=cache,target=$CACHES/pip pip install attrs==23.2.0
+        RUN apk add --no-cache git
+        RUN --mount=type=cache,target=/var/cache/apt --mount=type=cache,target=/var/lib/apt \\
+            apt-get update && apt-get install -y git
+        """,
+    )
+    assert _states(report) == [
+        (3, "pip", "missing", "no cache mount; `--no-cache-dir` (line 3) keeps the image lean"),
+        (4, "pip", "broken", "`PIP_NO_CACHE_DIR` (ENV at line 2) turns the mounted cache off"),
+        (6, "pip", "effective", "cache mount on /root/.cache/pip"),
+        (7, "pip", "broken", "`rm -rf /root/.cache/pip` empties the mounted cache"),
+        (9, "uv", "broken", "the cache mount targets /tmp/uv, but uv writes to /root/.cache/uv"),
+        (
+            10,
+            "pip",
+            "unknown",
+            "a cache mount or pip's cache directory (default for root) "
+            "depends on a variable set outside the Dockerfile",
+        ),
+        (11, "apk", "missing", "apk --no-cache: lean, downloads on every build"),
+        (
+            13,
+            "apt",
+            "broken",
+            "/etc/apt/apt.conf.d/docker-clean deletes the downloaded packages "
+            "from the /var/cache/apt mount",
+        ),
+    ]
+    assert all(s.runs_per_pipeline == 1 for s in sites(report))
+
+
+def test_a_non_root_user_needs_a_mount_it_can_write(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM python:3.12
+        RUN groupadd -g 2000 team && useradd -m -u 1500 -g 2000 app
+        USER app
+        RUN --mount=type=cache,target=/home/app/.cache/pip pip install flask==3.0.3
+        RUN --mount=type=cache,target=/home/app/.cache/pip,uid=1500 pip install httpx==0.27.0
+        RUN --mount=type=cache,target=/home/app/.cache/pip,gid=2000 pip install rich==13.7.1
+        RUN --mount=type=cache,target=/home/app/.cache/pip,gid=2000,mode=0770 pip install attrs
+        RUN --mount=type=cache,target=/home/app/.cache/pip,mode=1777 pip install click==8.1.7
+        """,
+    )
+    states = {line: state for line, _, state, _ in _states(report)}
+    # gid=2000 alone keeps mode 0755: the group cannot write
+    assert states == {4: "broken", 5: "effective", 6: "broken", 7: "effective", 8: "effective"}
+    assert [f.location.line for f in rule(report, "CA304")] == [4, 6]
+    fix = rule(report, "CA304")[0].fix
+    assert fix is not None and "uid=1500,gid=2000" in fix.snippet and fix.edits
+
+
+def test_the_uv_fix_sets_the_link_mode(make_repo: MakeRepo) -> None:
+    report = audit(make_repo, "FROM python:3.12\nRUN uv pip install --system flask==3.0.3\n")
+    fix = only(report, "CA301").fix
+    assert fix is not None
+    assert fix.snippet.startswith("ENV UV_LINK_MODE=copy\nRUN --mount=type=cache,target=/root/")
+
+
+def test_tool_bootstraps_and_project_steps_are_not_downloads(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM python:3.12
+        RUN pip install --no-cache-dir poetry==1.8.3 poetry-plugin-export
+        RUN npm install -g @go-task/cli
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
+        COPY . .
+        RUN pip install --no-cache-dir -e .
+        RUN --mount=type=bind,from=wheels,target=/wheels pip install /wheels/*
+        """,
+        **{"requirements.txt": REQS, "setup.py": "from setuptools import setup\nsetup()\n"},
+    )
+    assert [s.location.line for s in sites(report)] == [6]
+    assert docker_rules(report) == []
+
+
+# --- templates and flags -----------------------------------------------------------------------
+
+
+def test_template_lines_are_comments_and_values_unknown_words() -> None:
+    text = dedent(
+        """\
+        {% if cookiecutter.docker == "y" -%}
+        FROM python:{{ cookiecutter.python_version }}-slim
+        RUN pip install -r {{ cookiecutter.requirements }} \\
+        {%- if cookiecutter.celery %}
+            && pip install celery \\
+        {%- endif %}
+            && echo ok
+        {% endif %}
+        HEALTHCHECK CMD docker inspect --format '{{.State.Health}}' app
+        """
+    )
+    parsed = parse(text)
+    assert parsed.problems == () and parsed.template
+    assert [(i.keyword, i.line, i.end_line) for i in parsed.instructions] == [
+        ("FROM", 2, 2),
+        ("RUN", 3, 7),
+        ("HEALTHCHECK", 9, 9),
+    ]
+    run = parsed.instructions[1]
+    assert "{{ cookiecutter.requirements }}" in run.text  # the text stays as written
+    assert "-r ${" in run.args and "cookiecutter" not in run.args
+    assert expand("python:${___}-slim", {}) is None
+    assert "{{.State.Health}}" in parsed.instructions[2].args  # a Go template is not Jinja
+
+
+def test_mount_flags_lose_their_quotes_but_keep_their_text() -> None:
+    parsed = parse('FROM x\nRUN --mount=type=cache,target="$POETRY_CACHE_DIR" poetry install\n')
+    (mount,) = parsed.instructions[1].mounts
+    assert mount.target == "$POETRY_CACHE_DIR"
+    assert mount.text == 'type=cache,target="$POETRY_CACHE_DIR"'
+
+
+# --- CA303 fixes that stay advice --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "files", "why"),
+    [
+        (
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install .\n",
+            {"setup.py": "from setuptools import setup\nsetup(install_requires=['flask'])\n"},
+            "builds the project itself",
+        ),
+        (
+            "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
+            {
+                "package.json": '{"name": "a", "workspaces": ["packages/*"]}',
+                "package-lock.json": "{}",
+            },
+            "workspace",
+        ),
+        (
+            "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
+            {
+                "package.json": '{"name": "a", "scripts": {"postinstall": "node tools/x.js"}}',
+                "package-lock.json": "{}",
+            },
+            "install scripts",
+        ),
+        (
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN ./configure.sh\n"
+            "RUN pip install -r requirements.txt\n",
+            {"requirements.txt": REQS, "configure.sh": "true\n"},
+            "the RUN at line 4 sits between",
+        ),
+        (
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\n"
+            "RUN pip install -r requirements.txt && python manage.py collectstatic\n",
+            {"requirements.txt": REQS, "manage.py": "print()\n"},
+            "runs more than the install",
+        ),
+        (
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
+            {"requirements.txt": "-e ./libs/core\nflask==3.0.3\n", "libs/core/setup.py": "x"},
+            "installs a local path",
+        ),
+    ],
+)
+def test_ca303_fix_is_advice_when_it_cannot_be_computed_safely(
+    make_repo: MakeRepo, dockerfile: str, files: dict[str, str], why: str
+) -> None:
+    report = run_audit(make_repo({"Dockerfile": dockerfile, **files}))
+    fix = only(report, "CA303").fix
+    assert fix is not None and fix.edits == ()
+    assert fix.description.startswith("Advice, not applied") and why in fix.description
+
+
+def test_ca303_fix_copies_requirements_includes_and_moves_the_copy_past_workdir(
+    make_repo: MakeRepo,
+) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM python:3.12
+        COPY . /srv/app
+        WORKDIR /srv/app/api
+        ENV PYTHONUNBUFFERED=1
+        RUN pip install -r requirements/prod.txt
+        """,
+        **{
+            "api__requirements__prod.txt": "-r base.txt\n-c ../constraints.txt\ngunicorn\n",
+            "api__requirements__base.txt": "flask\n",
+            "api__constraints.txt": "flask==3.0.3\n",
+            "api__app.py": "print()\n",
+        },
+    )
+    fix = only(report, "CA303").fix
+    assert fix is not None and fix.edits
+    assert fix.snippet == dedent(
+        """\
+        COPY api/requirements/prod.txt api/requirements/base.txt requirements/
+        COPY api/constraints.txt ./
+        RUN pip install -r requirements/prod.txt
+        COPY . /srv/app"""
+    )

@@ -99,7 +99,16 @@ def _scan_source(dc: DockerfileModel, directory: str) -> bool:
         rel = path[len(base) + 1 :] if base else path
         if patterns and not _dockerignore_keeps(rel, patterns):
             continue
-        name = posixpath.basename(rel)
-        if not (classify(rel) in DEPENDENCY_KINDS or name in LEAN_FILES or name == ".dockerignore"):
+        if not _dependency_file(rel):
             return True
     return False
+
+
+def _dependency_file(rel: str) -> bool:
+    """Manifests, lock files and requirements (also ``requirements/extras/*.txt``), and the
+    few files that ride along with them."""
+    name = posixpath.basename(rel)
+    if classify(rel) in DEPENDENCY_KINDS or name in LEAN_FILES or name == ".dockerignore":
+        return True
+    in_requirements_dir = any(p.startswith("requirements") for p in rel.split("/")[:-1])
+    return in_requirements_dir and name.endswith((".txt", ".in", ".pip"))

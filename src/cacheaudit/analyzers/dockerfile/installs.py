@@ -5,6 +5,7 @@ install map."""
 from __future__ import annotations
 
 import posixpath
+import re
 import sys
 from typing import Any
 
@@ -43,6 +44,8 @@ def _downloads(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bo
         return False
     if _repeats_earlier(dc, run, install):
         return False
+    if _tool_bootstrap(install):
+        return False
     global_ = {"-g", "--global"} & set(install.options) or install.action.startswith("global")
     if install.tool in ("npm", "pnpm", "yarn") and len(install.packages) <= 1 and global_:
         return False  # one global tool (`npm i -g @go-task/cli`): a bootstrap (RULES.md)
@@ -65,6 +68,25 @@ def _downloads(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bo
 
 _ARCHIVES = (".whl", ".tar.gz", ".zip")
 
+PYTHON_TOOLS = frozenset(
+    {"pip", "setuptools", "wheel", "poetry", "poetry-plugin-export", "poetry-plugin-bundle",
+     "pipenv", "pdm", "uv", "hatch", "hatchling", "tox", "nox", "pre-commit", "virtualenv",
+     "pip-tools", "build", "twine", "pipx", "flit", "cython"}
+)  # fmt: skip
+"""Installers and build tools: installing them alone is a bootstrap, like ``pip install -U pip``
+(RULES.md), not the project's dependencies."""
+
+
+def _tool_bootstrap(install: InstallCommand) -> bool:
+    """``pip install poetry==1.8.3``, ``pip install --upgrade pip build``: tools only."""
+    if install.tool not in ("pip", "uv") or not install.packages:
+        return False
+    if install.requirement_files or install.local_targets or install.groups:
+        return False
+    names = {re.split(r"[\[<>=!~;@ ]", p, maxsplit=1)[0].lower() for p in install.packages}
+    return names <= PYTHON_TOOLS
+
+
 DEPS_FIRST_FLAGS: dict[str, tuple[str, ...]] = {
     "uv": ("--no-install-project", "--no-install-workspace", "--no-install-local"),
     "poetry": ("--no-root",),
@@ -80,7 +102,7 @@ def _repeats_earlier(dc: DockerfileModel, run: RunInfo, install: InstallCommand)
     --only-root``: every dependency is already installed, nothing is downloaded."""
     if install.tool == "poetry" and "--only-root" in install.options:
         return True
-    if _project_after_requirements(dc, run, install):
+    if _project_after_requirements(dc, run, install) or _after_pnpm_fetch(dc, run, install):
         return True
     flags = DEPS_FIRST_FLAGS.get(install.tool, ())
     if not flags or any(f in install.options for f in flags):
@@ -118,6 +140,24 @@ def _project_after_requirements(dc: DockerfileModel, run: RunInfo, install: Inst
                 return False
             if earlier.cache_tool == install.cache_tool and earlier.requirement_files:
                 return True
+    return False
+
+
+def _after_pnpm_fetch(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bool:
+    """``pnpm install`` after ``pnpm fetch`` in the stage chain installs from the store the fetch
+    filled (pnpm's Docker recipe), unless the fetch filled a cache mount this RUN lacks."""
+    if install.tool != "pnpm" or install.action == "fetch" or install.packages:
+        return False
+    chain = {id(s) for s in run.stage.chain()}
+    mounts = {m.text for m in run.instruction.mounts if m.type == "cache"}
+    for other in dc.runs:
+        if other is run:
+            break
+        if id(other.stage) not in chain:
+            continue
+        if any(i.tool == "pnpm" and i.action == "fetch" for i in other.installs):
+            fetched_into = {m.text for m in other.instruction.mounts if m.type == "cache"}
+            return not fetched_into or bool(fetched_into & mounts)
     return False
 
 

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from cacheaudit.analyzers.dockerfile.context import _has_source
+from cacheaudit.analyzers.dockerfile.facts import CA301_TOOLS
 from cacheaudit.analyzers.dockerfile.installs import (
     DEPS_FIRST_FLAGS,
     _copied_from,
@@ -78,9 +79,7 @@ def rule_ca303(dc: DockerfileModel) -> list[Finding]:
     affected: dict[int, list[tuple[RunInfo, InstallCommand]]] = {}
     for run in dc.runs:
         for install in run.installs:
-            if install.tool == "apt" or install.cache_tool in ("apt", "apk"):
-                continue
-            if not _downloads(dc, run, install):
+            if not _dependency_install(install) or not _downloads(dc, run, install):
                 continue
             for entry in _source_copies(dc, run, install):
                 affected.setdefault(id(entry), []).append((run, install))
@@ -107,6 +106,19 @@ def rule_ca303(dc: DockerfileModel) -> list[Finding]:
             )
         )
     return findings
+
+
+def _dependency_install(install: InstallCommand) -> bool:
+    """An install of the project's dependencies, which can run before the source is copied: an
+    installer (not a runner such as tox or ``pre-commit run``, which need the source) reading
+    manifests, or naming several packages (one named package is a tool)."""
+    if install.tool not in CA301_TOOLS and install.tool not in ("conda", "mamba", "micromamba"):
+        return False
+    if install.requirement_files or install.local_targets or install.groups:
+        return True
+    if install.packages:
+        return len(install.packages) >= 2
+    return install.action not in ("update", "add")
 
 
 def _source_copies(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> list[CopyEntry]:
@@ -326,14 +338,40 @@ def _check_project(dc: DockerfileModel, tool: str, repo_dir: str, plan: _Plan) -
             plan.problems.append("yarn berry also needs .yarnrc.yml and .yarn/releases")
         return
     if tool in ("uv", "poetry", "pdm"):
-        text = dc.ctx.read_text(_join(repo_dir, "pyproject.toml")) or ""
-        data = _toml(text)
-        tool_table = data.get("tool") if isinstance(data.get("tool"), dict) else {}
-        uv = tool_table.get("uv") if isinstance(tool_table, dict) else None
+        data = _toml(dc.ctx.read_text(_join(repo_dir, "pyproject.toml")) or "")
+        tables = data.get("tool") if isinstance(data.get("tool"), dict) else {}
+        uv = tables.get("uv") if isinstance(tables, dict) else None
         if isinstance(uv, dict) and "workspace" in uv:
             plan.problems.append("the project is a uv workspace: every member's manifest is needed")
-        if re.search(r"(?m)^[^#\n]*\bpath\s*=", text):
+        if _local_dependencies(data):
             plan.problems.append("pyproject.toml depends on local paths")
+
+
+def _local_dependencies(data: dict[str, object]) -> bool:
+    """Dependencies on paths in the source tree: poetry ``{path = ...}``, uv sources with
+    ``path``/``workspace``, ``name @ file:...`` requirements."""
+    tables = data.get("tool") if isinstance(data.get("tool"), dict) else {}
+    assert isinstance(tables, dict)
+    candidates: list[object] = []
+    poetry = tables.get("poetry")
+    if isinstance(poetry, dict):
+        candidates.append(poetry.get("dependencies"))
+        groups = poetry.get("group")
+        if isinstance(groups, dict):
+            candidates.extend(g.get("dependencies") for g in groups.values() if isinstance(g, dict))
+    uv = tables.get("uv")
+    if isinstance(uv, dict):
+        candidates.append(uv.get("sources"))
+    for table in candidates:
+        if not isinstance(table, dict):
+            continue
+        for spec in table.values():
+            specs = spec if isinstance(spec, list) else [spec]
+            if any(isinstance(s, dict) and ("path" in s or "workspace" in s) for s in specs):
+                return True
+    project = data.get("project")
+    deps = project.get("dependencies") if isinstance(project, dict) else None
+    return isinstance(deps, list) and any("file:" in str(d) for d in deps)
 
 
 def _workspace_members(text: str) -> bool:

@@ -115,6 +115,7 @@ def _from(
     image = words[0] if words else "scratch"
     name = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
     resolved = expand(image, _known(global_args)) or image
+    resolved = re.sub(r"\$\{_{2,}\}", "{{…}}", resolved)  # a template value, for the label
     parent = by_name.get(resolved.lower())
     stage = Stage(index=index, name=name, image=resolved, parent=parent)
     if parent is not None:  # image config is inherited; ARGs are not
