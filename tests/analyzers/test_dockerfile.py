@@ -1172,3 +1172,21 @@ def test_ca303_fix_copies_requirements_includes_and_moves_the_copy_past_workdir(
         RUN pip install -r requirements/prod.txt
         COPY . /srv/app"""
     )
+
+
+def test_inputs_skip_stdin_and_include_the_pyproject_of_a_group(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM python:3.12
+        WORKDIR /app
+        COPY pyproject.toml .
+        RUN --mount=type=cache,target=/root/.cache/pip pip install --group docker
+        RUN --mount=type=cache,target=/root/.cache/uv uv export | uv pip install --system -r -
+        """,
+        **{"pyproject.toml": "[dependency-groups]\ndocker = ['gunicorn==22.0.0']\n"},
+    )
+    assert [(s.location.line, s.inputs) for s in sites(report)] == [
+        (4, ("pyproject.toml",)),
+        (5, ()),
+    ]

@@ -52,7 +52,7 @@ CA301_TOOLS = frozenset({"pip", "uv", "poetry", "pipenv", "pdm", "npm", "yarn", 
 
 CACHE_DISABLING_OPTIONS: dict[str, tuple[str, ...]] = {
     "pip": ("--no-cache-dir", "--no-cache-di", "--no-cache-d", "--no-cache"),
-    "uv": ("--no-cache",),
+    "uv": ("--no-cache-dir", "--no-cache", "-n"),
     "poetry": ("--no-cache",),
 }
 """Option spellings removed from a RUN when a cache mount is added (longest first)."""

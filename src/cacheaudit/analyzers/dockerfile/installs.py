@@ -285,7 +285,7 @@ def _inputs(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> tuple
     files: list[str] = []
     for name in (*install.requirement_files, *install.constraint_files):
         value = expand(name, run.variables)
-        if not value:
+        if not value or value in STDIN:
             continue
         mapped = _repo_path(dc, run, _abs(value, workdir))
         if mapped is None and not value.startswith("/"):
@@ -293,7 +293,15 @@ def _inputs(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> tuple
         if mapped:
             files.append(mapped)
     files.extend(implicit_inputs(install, dc.ctx, repo_dir))
+    if install.groups and install.tool in ("pip", "uv"):  # `pip install --group dev` reads it
+        pyproject = _join(repo_dir, "pyproject.toml")
+        if pyproject in dc.ctx.paths:
+            files.append(pyproject)
     return tuple(dict.fromkeys(files))
+
+
+STDIN = frozenset({"-", "/dev/stdin"})
+"""``pip install -r -``: the requirements come from a pipe, not a file."""
 
 
 def _site(

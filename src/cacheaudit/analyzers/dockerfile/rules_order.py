@@ -24,6 +24,7 @@ from cacheaudit.analyzers.dockerfile.context import _has_source
 from cacheaudit.analyzers.dockerfile.facts import CA301_TOOLS
 from cacheaudit.analyzers.dockerfile.installs import (
     DEPS_FIRST_FLAGS,
+    STDIN,
     _copied_from,
     _downloads,
     _repo_dir,
@@ -147,9 +148,11 @@ def _image_inputs(dc: DockerfileModel, run: RunInfo, install: InstallCommand) ->
     paths: list[str] = []
     for name in (*install.requirement_files, *install.constraint_files):
         value = expand(name, run.variables)
-        if value:
+        if value and value not in STDIN:
             paths.append(_abs(value, workdir))
     tool = install.tool
+    if install.groups and tool in ("pip", "uv"):
+        paths.append(_abs("pyproject.toml", workdir))
     if tool in MANIFESTS_BY_TOOL and not (tool == "uv" and install.action != "sync"):
         for name in (*MANIFESTS_BY_TOOL[tool], *LOCKFILES_BY_TOOL.get(tool, ())):
             paths.append(_abs(name, workdir))
@@ -261,11 +264,17 @@ def _plan_install(dc: DockerfileModel, run: RunInfo, install: InstallCommand, pl
     names = [*install.requirement_files, *install.constraint_files]
     for name in names:
         value = expand(name, run.variables)
-        if not value:
-            plan.problems.append(f"`{name}` depends on a variable")
+        if not value or value in STDIN:
+            plan.problems.append(f"`{name}` is not a file in the repository")
             continue
         pip = tool in ("pip", "uv", "pipenv")
         _add_requirements(dc, run, _abs(value, workdir), plan, pip=pip)
+    if install.groups and tool in ("pip", "uv") and install.action != "sync":
+        pyproject = _join(repo_dir, "pyproject.toml")
+        if pyproject in dc.ctx.paths:
+            _add(dc, plan, pyproject, _abs("pyproject.toml", workdir))
+        else:
+            plan.problems.append(f"{pyproject} is not in the repository")
     if tool in MANIFESTS_BY_TOOL and not (tool == "uv" and install.action != "sync"):
         manifests = MANIFESTS_BY_TOOL[tool]
         for name in (*manifests, *LOCKFILES_BY_TOOL.get(tool, ()), *_EXTRA_FILES.get(tool, ())):
