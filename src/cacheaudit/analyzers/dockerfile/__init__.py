@@ -1,4 +1,4 @@
-"""Dockerfile analyzer: CA301–CA307, plus CA504 for COPY and bind-mount sources.
+"""Dockerfile analyzer: CA301–CA308, plus CA504 for COPY and bind-mount sources.
 
 How it works. The file is parsed (:mod:`cacheaudit.parsing.dockerfile`), then one forward pass
 builds the model: per stage, what BuildKit would know at each ``RUN`` (the environment, ``ENV``
@@ -15,13 +15,19 @@ Modules, in import order (each imports only the ones before it):
 
 - ``facts``: tool cache dirs inside a container, cache-disabling flags, apt's recipe.
 - ``model``: stages, copies, RUNs with their state, the file's model; path and text helpers.
-- ``walk``: parsed instructions into the model; the build context.
-- ``mounts``: where a tool writes its cache in a RUN and what the RUN's cache mounts do.
-- ``installs``: install sites, the files each install reads, image paths mapped back.
-- ``rewrite``: instructions rewritten for fixes.
-- ``rules_cache`` (CA301, CA302, CA304), ``rules_apt`` (CA305, CA306), ``rules_copy`` (CA303,
-  CA504), ``rules_npm`` (CA307): the rules, each with its fix.
+- ``context``: which directory is the build context; what ``.dockerignore`` lets through.
+- ``walk``: parsed instructions into the model (users, config-set cache dirs...).
+- ``mounts``: where a tool writes its cache in a RUN, what the RUN's cache mounts do about it,
+  and each install site's cache state with its reason.
+- ``installs``: which installs download (not bootstraps or project steps), the files each
+  reads, image paths mapped back to the repository, the install sites.
+- ``rewrite``: instructions rewritten for fixes, and fixes as line edits.
+- ``rules_cache`` (CA301, CA302, CA304), ``rules_apt`` (CA305, CA306, CA308), ``rules_order``
+  (CA303), ``rules_npm`` (CA307), ``rules_refs`` (CA504): the rules, each with its fix.
 - this module: ``analyze``.
+
+Templates (cookiecutter, copier) are audited around their syntax: see
+:mod:`cacheaudit.parsing.dockerfile`.
 """
 
 from __future__ import annotations
