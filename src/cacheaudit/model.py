@@ -78,6 +78,17 @@ class FixKind(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class LineEdit:
+    """An analyzer's edit of the finding's own file: replace lines ``start_line``..``end_line``
+    (1-based, inclusive) with ``text`` (its lines, no final newline; empty deletes them).
+    :func:`cacheaudit.fix.attach_edits` turns it into an :class:`Edit`."""
+
+    start_line: int
+    end_line: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Fix:
     """A concrete remedy: edits cacheaudit can apply, or advice a person applies."""
 
@@ -90,10 +101,14 @@ class Fix:
     """The edits that apply the fix; empty for advice."""
     safe: bool = True
     """False when the edits need judgement (applied only with ``--unsafe-fixes``)."""
+    line_edits: tuple[LineEdit, ...] = ()
+    """Edits of the finding's own file as the analyzer computed them, non-overlapping: applied
+    together they resolve the finding without raising another. The audit turns them into
+    ``edits``."""
 
     @property
     def kind(self) -> FixKind:
-        return FixKind.EDIT if self.edits else FixKind.ADVICE
+        return FixKind.EDIT if self.edits or self.line_edits else FixKind.ADVICE
 
 
 @dataclass(frozen=True)

@@ -1371,9 +1371,13 @@ type=registry,ref=<image>:buildcache`, or push with `BUILDKIT_INLINE_CACHE=1` an
         "A package install in RUN without a BuildKit cache mount.",
         what_it_does="""
 Flags a pip, uv, poetry, pipenv, pdm, npm, yarn or pnpm install in a `RUN` (shell form, exec form
-or heredoc, in any stage) without `--mount=type=cache` on that tool's cache directory. With
-`--no-cache-dir` the image stays lean but every rebuild downloads everything again, so it is still
-reported, at a lower weight. Installs of local wheel files are not flagged.
+or heredoc, in any stage) without `--mount=type=cache` on that tool's cache directory, as the
+stage's `USER` and environment place it (`PIP_CACHE_DIR`, `npm config set cache`, `pnpm config set
+store-dir`...). With `--no-cache-dir` the image stays lean but every rebuild downloads everything
+again, so it is still reported, at a lower weight. Not flagged: installs of local wheel files,
+tool bootstraps (`pip install poetry==1.8.3`, `npm i -g pnpm`), and the project step of the
+two-step pattern (`uv sync` after `uv sync --no-install-project`, `pip install -e .` after `pip
+install -r requirements.txt`, `pnpm install` after `pnpm fetch`), which download nothing.
 """,
         why_bad="""
 When any earlier layer changes, the `RUN` re-executes and downloads every package again. Without
@@ -1399,7 +1403,8 @@ COPY . .
         fix="""
 Add `--mount=type=cache,target=<cache dir>` to the `RUN`: `/root/.cache/pip` for pip,
 `/root/.cache/uv` for uv (with `ENV UV_LINK_MODE=copy`), `/root/.npm` for npm,
-`id=pnpm,target=/pnpm/store` for pnpm.
+`id=pnpm,target=/pnpm/store` for pnpm; under a non-root `USER`, the user's cache directory with
+its `uid` and `gid`.
 """,
         references=[
             "https://docs.docker.com/build/cache/optimize/#use-cache-mounts",
@@ -1458,8 +1463,13 @@ a cache mount; the mount already keeps the cache out of the image.
         Severity.WARNING,
         "The whole source tree is copied before dependencies are installed.",
         what_it_does="""
-Flags `COPY . .`, `ADD . .` or another copy of the whole build context that comes before a
-dependency install in the same stage.
+Flags a copy of the source that comes before a dependency install in the same stage (or a stage
+built on it): `COPY . .`, `ADD . .` or another copy of the whole build context, and a copy of the
+project directory the install reads its manifests from (`COPY ./web ./` before `npm ci`, `COPY
+backend/ /app/` before `pip install -r /app/requirements.txt`). A copy of manifests and lock files
+only (or of a directory holding nothing else, or a `.dockerignore` allowlist that leaves only
+them) is fine, and so is the two-step pattern. Runners that need the source (`tox`, `pre-commit
+run`) and installs of one named tool are not dependency installs.
 """,
         why_bad="""
 Docker invalidates every layer after a `COPY` whose files changed, so any source edit, even a
@@ -1490,7 +1500,12 @@ RUN --mount=type=cache,target=/root/.cache/uv \\
 """,
         fix="""
 Copy (or bind-mount) only the manifest and lock file, install the dependencies, then copy the
-rest of the source.
+rest of the source. The fix is computed from the stage: the files the install reads
+(requirements files with their `-r`/`-c` includes, `pyproject.toml` + lock, `package.json` + lock
++ `.npmrc`...) copied to where it reads them, the install (with `--no-install-project`,
+`--no-root` or `--no-self`), the source copy, then the project install. It is offered as an edit
+only when that is safe; otherwise (the install builds the project, a workspace, install scripts,
+local path dependencies, other instructions in between) it is advice to adapt.
 """,
         references=[
             "https://docs.docker.com/build/cache/optimize/#order-your-layers",
@@ -1506,13 +1521,16 @@ rest of the source.
         Severity.WARNING,
         "The cache mount target is not where the tool writes its cache.",
         what_it_does="""
-Flags a cache mount whose `target` is not the directory the tool writes to: `/root/.cache/pip`
+Flags a cache mount whose `target` is not the directory the tool writes to (`/root/.cache/pip`
 after a non-root `USER`, or a default target while `PIP_CACHE_DIR`, `UV_CACHE_DIR` or the
-equivalent points elsewhere.
+equivalent points elsewhere), and a mount on the right directory that the stage's non-root `USER`
+cannot write: BuildKit creates cache mounts owned by `uid=0`/`gid=0` with mode `0755` unless the
+mount sets `uid`, `gid` or `mode`.
 """,
         why_bad="""
 The tool writes its cache to a directory in the layer while the mounted directory stays empty,
-so every build downloads everything again and the image carries the cache.
+or (pip, uv) finds the mount unwritable and disables its cache, so every build downloads
+everything again.
 """,
         example="""
 FROM python:3.12-slim
@@ -1550,11 +1568,13 @@ user), or set `PIP_CACHE_DIR`/`UV_CACHE_DIR` to the mount target.
         Severity.INFO,
         "apt package lists left in a shipped image.",
         what_it_does="""
-Flags `apt-get install` / `apt install` in a `RUN` of a stage that is shipped (the final stage, or
-one the final stage is built on) when the same `RUN` neither removes the package lists
-(`rm -rf /var/lib/apt/lists/*`, `apt-get dist-clean`) nor keeps them on cache mounts. Builder
-stages that are not shipped are exempt, as in hadolint's DL3009. `apt-get clean` removes
-downloaded packages, not the lists.
+Flags a `RUN` that runs `apt-get update` (with an install or upgrade) in a stage that is shipped
+(the final stage, or one the final stage is built `FROM`) when the same `RUN` neither removes the
+package lists (`rm -rf /var/lib/apt/lists/*` and its variants, `apt-get dist-clean`) nor keeps
+them on a cache mount. As in hadolint's DL3009: stages only copied from are exempt, and a `#
+hadolint ignore=DL3009` above the `RUN` is honoured; `apt-get clean` removes downloaded packages,
+not the lists. Dev container Dockerfiles (`.devcontainer/`) are never shipped. Uncached
+downloads are CA308's business.
 """,
         why_bad="""
 The lists add tens of megabytes to every image layer that is pulled, and they are stale the moment
@@ -1660,8 +1680,9 @@ Replace `npm install` with `npm ci` (with a cache mount on `/root/.npm`).
         Severity.INFO,
         "apt-get install without apt cache mounts: every rebuild downloads the .debs again.",
         what_it_does="""
-Flags `apt-get install` / `apt install` in a `RUN` without cache mounts on `/var/cache/apt` and
-`/var/lib/apt`.
+Flags `apt-get install` / `apt install` in a `RUN` (any stage) without cache mounts on
+`/var/cache/apt` and `/var/lib/apt`, once per `RUN`; at a lower weight when the mounts are there
+but nothing removes `/etc/apt/apt.conf.d/docker-clean`, which empties the mount.
 """,
         why_bad="""
 Each rebuild of the layer downloads the package index and every `.deb` again from the Debian or

@@ -3,6 +3,8 @@ says, where it points, the fix it proposes, and the installs it records."""
 
 from __future__ import annotations
 
+import shutil
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from textwrap import dedent
@@ -10,9 +12,10 @@ from textwrap import dedent
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import run_audit
+from tests.conftest import FIXTURES, run_audit
 
 from cacheaudit.analyzers import dockerfile as analyzer
+from cacheaudit.analyzers.dockerfile.rewrite import apply_edits
 from cacheaudit.discovery import FileKind, SourceFile
 from cacheaudit.model import Finding, InstallSite, Report
 from cacheaudit.parsing.dockerfile import expand, parse
@@ -469,13 +472,15 @@ def test_ca303_points_at_the_copy_and_reorders_the_block(make_repo: MakeRepo) ->
     assert finding.fix is not None
     assert finding.fix.snippet == dedent(
         """\
-        COPY pyproject.toml uv.lock /app/
+        COPY pyproject.toml uv.lock ./
         RUN --mount=type=cache,target=/root/.cache/uv \\
             uv sync --locked --no-install-project
         COPY . /app/
         RUN --mount=type=cache,target=/root/.cache/uv \\
             uv sync --locked"""
     )
+    # the copy is deleted and the RUN replaced by the block
+    assert [(e.start_line, e.end_line) for e in finding.fix.line_edits] == [(3, 3), (4, 5)]
 
 
 def test_ca303_in_a_child_stage_and_not_for_two_step_installs(make_repo: MakeRepo) -> None:
@@ -608,28 +613,69 @@ def test_unknown_mount_variable_is_not_judged(make_repo: MakeRepo) -> None:
     assert rule(report, "CA301") == [] and rule(report, "CA304") == []
 
 
-# --- CA305 / CA306 -----------------------------------------------------------------------------
+# --- CA305 / CA306 / CA308 ---------------------------------------------------------------------
 
 
-def test_ca305_weights_by_what_reaches_the_image(make_repo: MakeRepo) -> None:
+def test_ca305_only_where_lists_reach_the_shipped_image(make_repo: MakeRepo) -> None:
     report = audit(
         make_repo,
         """
         FROM debian:12 AS build
         RUN apt-get update && apt-get install -y gcc
-        FROM debian:12
-        RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*
-        RUN apt-get update && apt-get install -y jq
+        FROM debian:12 AS base
+        RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists
+        RUN apt-get update && apt-get install -y jq && apt-get clean
+        RUN apt-get update && apt-get install -y git && apt-get dist-clean
+        RUN --mount=type=cache,target=/var/lib/apt/lists apt-get update && apt-get install -y make
+        # hadolint ignore=DL3009
+        RUN apt-get update && apt-get install -y vim
+        FROM build AS tools
+        RUN apt-get update && apt-get install -y zip
+        FROM base
+        COPY --from=tools /usr/bin/zip /usr/bin/zip
         """,
     )
-    weights = {f.location.line: f.weight for f in rule(report, "CA305")}
-    # Builder stage never ships (DL3009's exemption), lists removed: lesser; lists left: full.
-    assert weights == {2: 0.5, 4: 0.5, 5: 1.0}
-    full = next(f for f in rule(report, "CA305") if f.location.line == 5)
-    assert "package lists stay in the image" in full.message
+    # `build` and `tools` are only copied from: never shipped (DL3009's exemption); `clean`
+    # keeps the lists; dist-clean, rm and a cache mount on the lists do not.
+    assert [f.location.line for f in rule(report, "CA305")] == [5]
+    finding = only(report, "CA305")
+    assert "stage base" in finding.message and "shipped" in finding.message
+    assert finding.fix is not None and finding.fix.line_edits
+    assert finding.fix.snippet == (
+        "RUN apt-get update && apt-get install -y jq && apt-get clean "
+        "&& rm -rf /var/lib/apt/lists/*"
+    )
 
 
-def test_ca305_fix_is_the_recipe_with_update_and_without_cleanup(make_repo: MakeRepo) -> None:
+def test_ca305_not_in_a_dev_container(make_repo: MakeRepo) -> None:
+    dockerfile = "FROM debian:12\nRUN apt-get update && apt-get install -y git\n"
+    report = run_audit(make_repo({".devcontainer/Dockerfile": dockerfile}))
+    assert rule(report, "CA305") == [] and len(rule(report, "CA308")) == 1
+
+
+def test_ca305_fix_in_a_multi_line_run_and_a_heredoc(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM debian:12 AS one
+        RUN apt-get update \\
+            && apt-get install -y curl
+        FROM one
+        RUN <<EOF
+        apt-get update
+        apt-get install -y git
+        EOF
+        """,
+    )
+    fixes = {f.location.line: f.fix.snippet for f in rule(report, "CA305") if f.fix}
+    assert fixes == {
+        3: "RUN apt-get update \\\n    && apt-get install -y curl \\\n"
+        "    && rm -rf /var/lib/apt/lists/*",
+        7: "RUN <<EOF\napt-get update\napt-get install -y git\nrm -rf /var/lib/apt/lists/*\nEOF",
+    }
+
+
+def test_ca308_fix_is_the_recipe_with_update_and_without_cleanup(make_repo: MakeRepo) -> None:
     report = audit(
         make_repo,
         """
@@ -639,7 +685,8 @@ def test_ca305_fix_is_the_recipe_with_update_and_without_cleanup(make_repo: Make
             && rm -rf /var/lib/apt/lists/*
         """,
     )
-    finding = only(report, "CA305")
+    finding = only(report, "CA308")
+    assert rule(report, "CA305") == []
     assert finding.fix is not None
     keep = (
         "RUN rm -f /etc/apt/apt.conf.d/docker-clean; echo 'Binary::apt::APT::"
@@ -651,9 +698,10 @@ def test_ca305_fix_is_the_recipe_with_update_and_without_cleanup(make_repo: Make
             --mount=type=cache,target=/var/lib/apt,sharing=locked \\
             apt-get update && apt-get install -y --no-install-recommends curl"""
     )
+    assert [(e.start_line, e.end_line) for e in finding.fix.line_edits] == [(2, 4)]
 
 
-def test_ca305_mounts_without_removing_docker_clean(make_repo: MakeRepo) -> None:
+def test_ca308_mounts_without_removing_docker_clean(make_repo: MakeRepo) -> None:
     report = audit(
         make_repo,
         """
@@ -663,9 +711,27 @@ def test_ca305_mounts_without_removing_docker_clean(make_repo: MakeRepo) -> None
             apt-get update && apt-get install -y git
         """,
     )
-    finding = only(report, "CA305")
+    finding = only(report, "CA308")
     assert finding.weight == 0.5 and "docker-clean" in finding.message
     assert finding.fix is not None and finding.fix.snippet.startswith("RUN rm -f /etc/apt/")
+    (site,) = sites(report)
+    assert site.cache_state.value == "broken" and "docker-clean" in site.cache_reason
+
+
+def test_ca308_names_the_missing_mount(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM debian:12
+        RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \\
+            apt-get update && apt-get install -y git
+        """,
+    )
+    finding = only(report, "CA308")
+    assert "no cache mount on /var/cache/apt:" in finding.message
+    assert finding.fix is not None
+    assert "--mount=type=cache,target=/var/lib/apt/lists" not in finding.fix.snippet
+    assert finding.fix.snippet.count("--mount=type=cache") == 2
 
 
 def test_ca306_only_for_an_update_of_its_own(make_repo: MakeRepo) -> None:
@@ -674,14 +740,21 @@ def test_ca306_only_for_an_update_of_its_own(make_repo: MakeRepo) -> None:
         """
         FROM debian:12
         RUN apt-get update
-        RUN apt-get update && apt-get -y upgrade
+        RUN apt-get update && apt-get -y upgrade && rm -rf /var/lib/apt/lists/*
         RUN apt-get install -y curl
         """,
     )
     finding = only(report, "CA306")
     assert finding.location.line == 2
     assert finding.fix is not None
-    assert finding.fix.snippet == "RUN apt-get update && apt-get install -y curl"
+    # the merged RUN now fetches the lists in a shipped stage: it removes them too (CA305)
+    assert finding.fix.snippet == (
+        "RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*"
+    )
+    assert [(e.start_line, e.end_line, e.text) for e in finding.fix.line_edits] == [
+        (2, 2, ""),
+        (4, 4, finding.fix.snippet),
+    ]
 
 
 # --- CA307 -------------------------------------------------------------------------------------
@@ -826,23 +899,294 @@ def test_text_without_instructions_yields_nothing(make_repo: MakeRepo) -> None:
     assert docker_rules(report) == [("CA001", 1)]
 
 
-def test_ca305_names_the_missing_mount(make_repo: MakeRepo) -> None:
-    report = audit(
-        make_repo,
-        """
-        FROM debian:12
-        RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \\
-            apt-get update && apt-get install -y git
-        """,
-    )
-    finding = only(report, "CA305")
-    assert "no cache mount on /var/cache/apt:" in finding.message
-    assert finding.fix is not None
-    assert "--mount=type=cache,target=/var/lib/apt/lists" not in finding.fix.snippet
-    assert finding.fix.snippet.count("--mount=type=cache") == 2
-
-
 @pytest.mark.parametrize("name", ["Containerfile", "deploy/api.Dockerfile", "Dockerfile.prod"])
 def test_every_dockerfile_name_is_audited(make_repo: MakeRepo, name: str) -> None:
     report = run_audit(make_repo({name: "FROM python:3.12\nRUN pip install flask\n"}))
     assert [(f.rule_id, f.location.path) for f in rule(report, "CA301")] == [("CA301", name)]
+
+
+# --- fixes as edits ----------------------------------------------------------------------------
+
+DOCKER_CASES = sorted(p.parent for p in (FIXTURES / "docker").glob("*/expected.txt"))
+
+
+def _counts(report: Report) -> Counter[str]:
+    return Counter(f.rule_id for f in (*report.findings, *report.notices))
+
+
+def _edited(report: Report) -> list[Finding]:
+    return [
+        f
+        for f in report.findings
+        if f.rule_id.startswith("CA3") and f.fix is not None and f.fix.line_edits
+    ]
+
+
+@pytest.mark.parametrize("case", DOCKER_CASES, ids=[c.name for c in DOCKER_CASES])
+def test_every_fix_edit_resolves_its_finding_and_raises_no_other(
+    case: Path, tmp_path: Path
+) -> None:
+    """Apply each CA3xx fix that is an edit to a copy of the fixture and audit again: the finding
+    is gone, no rule fires more often than before, and the Dockerfile still parses."""
+    report = run_audit(case)
+    before = _counts(report)
+    for number, finding in enumerate(_edited(report)):
+        root = tmp_path / str(number)
+        shutil.copytree(case, root)
+        target = root / finding.location.path
+        assert finding.fix is not None
+        edited = apply_edits(target.read_text(encoding="utf-8"), finding.fix.line_edits)
+        target.write_text(edited, encoding="utf-8")
+        assert parse(edited).problems == parse((case / finding.location.path).read_text()).problems
+        after = _counts(run_audit(root))
+        allowed = before - Counter({finding.rule_id: 1})
+        grown = {r: (before[r], n) for r, n in after.items() if n > allowed[r]}
+        assert grown == {}, (finding.rule_id, finding.location.line, edited)
+
+
+def test_the_fixtures_exercise_an_edit_for_every_docker_rule() -> None:
+    rules: set[str] = set()
+    for case in DOCKER_CASES:
+        rules |= {f.rule_id for f in _edited(run_audit(case))}
+    assert rules >= {"CA301", "CA302", "CA303", "CA304", "CA305", "CA306", "CA307", "CA308"}
+
+
+# --- the install map ---------------------------------------------------------------------------
+
+
+def _states(report: Report) -> list[tuple[int, str, str, str]]:
+    return [(s.location.line, s.tool, s.cache_state.value, s.cache_reason) for s in sites(report)]
+
+
+def test_every_install_site_carries_its_true_cache_state(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM python:3.12 AS base
+        ENV PIP_NO_CACHE_DIR=1
+        RUN pip install --no-cache-dir flask==3.0.3
+        RUN --mount=type=cache,target=/root/.cache/pip pip install httpx==0.27.0
+        FROM python:3.12
+        RUN --mount=type=cache,target=/root/.cache/pip pip install flask==3.0.3
+        RUN --mount=type=cache,target=/root/.cache/pip pip install rich==13.7.1 \\
+            && rm -rf /root/.cache/pip
+        RUN --mount=type=cache,target=/tmp/uv uv pip install --system rich==13.7.1
+        RUN --mount=type=cache,target=$CACHES/pip pip install attrs==23.2.0
+        RUN apk add --no-cache git
+        RUN --mount=type=cache,target=/var/cache/apt --mount=type=cache,target=/var/lib/apt \\
+            apt-get update && apt-get install -y git
+        """,
+    )
+    assert _states(report) == [
+        (3, "pip", "missing", "no cache mount; `--no-cache-dir` (line 3) keeps the image lean"),
+        (4, "pip", "broken", "`PIP_NO_CACHE_DIR` (ENV at line 2) turns the mounted cache off"),
+        (6, "pip", "effective", "cache mount on /root/.cache/pip"),
+        (7, "pip", "broken", "`rm -rf /root/.cache/pip` empties the mounted cache"),
+        (9, "uv", "broken", "the cache mount targets /tmp/uv, but uv writes to /root/.cache/uv"),
+        (
+            10,
+            "pip",
+            "unknown",
+            "a cache mount or pip's cache directory (default for root) "
+            "depends on a variable set outside the Dockerfile",
+        ),
+        (11, "apk", "missing", "apk --no-cache: lean, downloads on every build"),
+        (
+            13,
+            "apt",
+            "broken",
+            "/etc/apt/apt.conf.d/docker-clean deletes the downloaded packages "
+            "from the /var/cache/apt mount",
+        ),
+    ]
+    assert all(s.runs_per_pipeline == 1 for s in sites(report))
+
+
+def test_a_non_root_user_needs_a_mount_it_can_write(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM python:3.12
+        RUN groupadd -g 2000 team && useradd -m -u 1500 -g 2000 app
+        USER app
+        RUN --mount=type=cache,target=/home/app/.cache/pip pip install flask==3.0.3
+        RUN --mount=type=cache,target=/home/app/.cache/pip,uid=1500 pip install httpx==0.27.0
+        RUN --mount=type=cache,target=/home/app/.cache/pip,gid=2000 pip install rich==13.7.1
+        RUN --mount=type=cache,target=/home/app/.cache/pip,gid=2000,mode=0770 pip install attrs
+        RUN --mount=type=cache,target=/home/app/.cache/pip,mode=1777 pip install click==8.1.7
+        """,
+    )
+    states = {line: state for line, _, state, _ in _states(report)}
+    # gid=2000 alone keeps mode 0755: the group cannot write
+    assert states == {4: "broken", 5: "effective", 6: "broken", 7: "effective", 8: "effective"}
+    assert [f.location.line for f in rule(report, "CA304")] == [4, 6]
+    fix = rule(report, "CA304")[0].fix
+    assert fix is not None and "uid=1500,gid=2000" in fix.snippet and fix.line_edits
+
+
+def test_the_uv_fix_sets_the_link_mode(make_repo: MakeRepo) -> None:
+    report = audit(make_repo, "FROM python:3.12\nRUN uv pip install --system flask==3.0.3\n")
+    fix = only(report, "CA301").fix
+    assert fix is not None
+    assert fix.snippet.startswith("ENV UV_LINK_MODE=copy\nRUN --mount=type=cache,target=/root/")
+
+
+def test_tool_bootstraps_and_project_steps_are_not_downloads(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM python:3.12
+        RUN pip install --no-cache-dir poetry==1.8.3 poetry-plugin-export
+        RUN npm install -g @go-task/cli
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
+        COPY . .
+        RUN pip install --no-cache-dir -e .
+        RUN --mount=type=bind,from=wheels,target=/wheels pip install /wheels/*
+        """,
+        **{"requirements.txt": REQS, "setup.py": "from setuptools import setup\nsetup()\n"},
+    )
+    assert [s.location.line for s in sites(report)] == [6]
+    assert docker_rules(report) == []
+
+
+# --- templates and flags -----------------------------------------------------------------------
+
+
+def test_template_lines_are_comments_and_values_unknown_words() -> None:
+    text = dedent(
+        """\
+        {% if cookiecutter.docker == "y" -%}
+        FROM python:{{ cookiecutter.python_version }}-slim
+        RUN pip install -r {{ cookiecutter.requirements }} \\
+        {%- if cookiecutter.celery %}
+            && pip install celery \\
+        {%- endif %}
+            && echo ok
+        {% endif %}
+        HEALTHCHECK CMD docker inspect --format '{{.State.Health}}' app
+        """
+    )
+    parsed = parse(text)
+    assert parsed.problems == () and parsed.template
+    assert [(i.keyword, i.line, i.end_line) for i in parsed.instructions] == [
+        ("FROM", 2, 2),
+        ("RUN", 3, 7),
+        ("HEALTHCHECK", 9, 9),
+    ]
+    run = parsed.instructions[1]
+    assert "{{ cookiecutter.requirements }}" in run.text  # the text stays as written
+    assert "-r ${" in run.args and "cookiecutter" not in run.args
+    assert expand("python:${___}-slim", {}) is None
+    assert "{{.State.Health}}" in parsed.instructions[2].args  # a Go template is not Jinja
+
+
+def test_mount_flags_lose_their_quotes_but_keep_their_text() -> None:
+    parsed = parse('FROM x\nRUN --mount=type=cache,target="$POETRY_CACHE_DIR" poetry install\n')
+    (mount,) = parsed.instructions[1].mounts
+    assert mount.target == "$POETRY_CACHE_DIR"
+    assert mount.text == 'type=cache,target="$POETRY_CACHE_DIR"'
+
+
+# --- CA303 fixes that stay advice --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "files", "why"),
+    [
+        (
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install .\n",
+            {"setup.py": "from setuptools import setup\nsetup(install_requires=['flask'])\n"},
+            "builds the project itself",
+        ),
+        (
+            "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
+            {
+                "package.json": '{"name": "a", "workspaces": ["packages/*"]}',
+                "package-lock.json": "{}",
+            },
+            "workspace",
+        ),
+        (
+            "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
+            {
+                "package.json": '{"name": "a", "scripts": {"postinstall": "node tools/x.js"}}',
+                "package-lock.json": "{}",
+            },
+            "install scripts",
+        ),
+        (
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN ./configure.sh\n"
+            "RUN pip install -r requirements.txt\n",
+            {"requirements.txt": REQS, "configure.sh": "true\n"},
+            "the RUN at line 4 sits between",
+        ),
+        (
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\n"
+            "RUN pip install -r requirements.txt && python manage.py collectstatic\n",
+            {"requirements.txt": REQS, "manage.py": "print()\n"},
+            "runs more than the install",
+        ),
+        (
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
+            {"requirements.txt": "-e ./libs/core\nflask==3.0.3\n", "libs/core/setup.py": "x"},
+            "installs a local path",
+        ),
+    ],
+)
+def test_ca303_fix_is_advice_when_it_cannot_be_computed_safely(
+    make_repo: MakeRepo, dockerfile: str, files: dict[str, str], why: str
+) -> None:
+    report = run_audit(make_repo({"Dockerfile": dockerfile, **files}))
+    fix = only(report, "CA303").fix
+    assert fix is not None and fix.line_edits == ()
+    assert fix.description.startswith("Advice, not applied") and why in fix.description
+
+
+def test_ca303_fix_copies_requirements_includes_and_moves_the_copy_past_workdir(
+    make_repo: MakeRepo,
+) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM python:3.12
+        COPY . /srv/app
+        WORKDIR /srv/app/api
+        ENV PYTHONUNBUFFERED=1
+        RUN pip install -r requirements/prod.txt
+        """,
+        **{
+            "api__requirements__prod.txt": "-r base.txt\n-c ../constraints.txt\ngunicorn\n",
+            "api__requirements__base.txt": "flask\n",
+            "api__constraints.txt": "flask==3.0.3\n",
+            "api__app.py": "print()\n",
+        },
+    )
+    fix = only(report, "CA303").fix
+    assert fix is not None and fix.line_edits
+    assert fix.snippet == dedent(
+        """\
+        COPY api/requirements/prod.txt api/requirements/base.txt requirements/
+        COPY api/constraints.txt ./
+        RUN pip install -r requirements/prod.txt
+        COPY . /srv/app"""
+    )
+
+
+def test_inputs_skip_stdin_and_include_the_pyproject_of_a_group(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM python:3.12
+        WORKDIR /app
+        COPY pyproject.toml .
+        RUN --mount=type=cache,target=/root/.cache/pip pip install --group docker
+        RUN --mount=type=cache,target=/root/.cache/uv uv export | uv pip install --system -r -
+        """,
+        **{"pyproject.toml": "[dependency-groups]\ndocker = ['gunicorn==22.0.0']\n"},
+    )
+    assert [(s.location.line, s.inputs) for s in sites(report)] == [
+        (4, ("pyproject.toml",)),
+        (5, ()),
+    ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from cacheaudit.model import Finding
+from cacheaudit.model import Finding, Fix
 from cacheaudit.repo import RepoContext
 
 STRICT = False
@@ -29,7 +29,9 @@ def attach_edits(ctx: RepoContext, findings: Iterable[Finding]) -> list[Finding]
     for finding in findings:
         generator = generators.get(finding.rule_id)
         fix = None
-        if generator is not None:
+        if finding.fix is not None and finding.fix.line_edits:
+            fix = _from_line_edits(ctx, finding)
+        elif generator is not None:
             try:
                 fix = generator(ctx, finding)
             except Exception:
@@ -38,3 +40,31 @@ def attach_edits(ctx: RepoContext, findings: Iterable[Finding]) -> list[Finding]
                 fix = None
         out.append(dataclasses.replace(finding, fix=fix) if fix is not None else finding)
     return out
+
+
+UNSAFE_RULES = frozenset({"CA303", "CA110"})
+"""Rules whose edits need judgement (``--unsafe-fixes``): reordering a Dockerfile's copies,
+dropping a cache from a publishing job."""
+
+
+def _from_line_edits(ctx: RepoContext, finding: Finding) -> Fix | None:
+    """The analyzer's own line edits of the finding's file, as Edits on the audited text."""
+    from cacheaudit.fix.text import make_edit
+
+    fix = finding.fix
+    text = ctx.read_text(finding.location.path)
+    if fix is None or text is None:
+        return None
+    edits = tuple(
+        make_edit(
+            finding.location.path,
+            text,
+            e.start_line,
+            e.end_line,
+            e.text + "\n" if e.text else "",
+        )
+        for e in fix.line_edits
+    )
+    return dataclasses.replace(
+        fix, edits=edits, safe=finding.rule_id not in UNSAFE_RULES
+    )

@@ -8,8 +8,13 @@ dockerfile-parse finds the instruction boundaries (continuation lines, comments 
 - empty lines inside a continuation, which BuildKit skips and dockerfile-parse ends the
   instruction on;
 - parser directives (``# syntax=``, ``# escape=``, ``# check=``), only before anything else;
-- instruction flags (``--mount=...``, ``--network=...``, ``--from=...``, ``--chown=...``) and the
-  mounts' CSV options; exec form (a JSON array).
+- instruction flags (``--mount=...``, ``--network=...``, ``--from=...``, ``--chown=...``), with
+  quotes removed as BuildKit does (``target="$DIR"``), and the mounts' CSV options; exec form (a
+  JSON array);
+- templates (cookiecutter, copier, Jinja): a line holding only ``{% ... %}`` or ``{# ... #}`` is
+  read as a comment, and ``{{ name }}`` or an inline ``{% ... %}`` as an unknown variable of the
+  same length (``${___}``), so the file is audited around them and columns stay put. The
+  instructions' ``text`` keeps the template syntax as written.
 
 Never raises: what cannot be read becomes a :class:`Problem` the analyzer reports as CA001.
 """
@@ -35,6 +40,9 @@ _KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 # BuildKit: a word ``[n]<<[-]NAME`` (NAME possibly quoted) opens a heredoc; ``<<<`` does not.
 _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<\s]+)$")
 _COMMENT = re.compile(r"^\s*#")
+_JINJA_BLOCK = re.compile(r"\{%.*?%\}|\{#.*?#\}")
+_JINJA_EXPR = re.compile(r"\{\{-?[ \t]*[A-Za-z_][^{}\n]*?\}\}")
+""" ``{{ cookiecutter.name }}``; not Go templates (``{{.State}}``, ``{{ .Names }}``)."""
 
 
 @dataclass(frozen=True)
@@ -130,17 +138,22 @@ class ParsedDockerfile:
     escape: str
     """The escape (line continuation) character: ``\\`` or a backtick."""
     problems: tuple[Problem, ...]
+    template: bool = False
+    """The file holds template syntax (``{% if %}`` lines, ``{{ var }}`` values)."""
 
 
 def parse(text: str) -> ParsedDockerfile:
     """Read a Dockerfile; never raises."""
-    lines = text.split("\n")
+    original = text.split("\n")
+    lines = [_mask_template(line) for line in original]
+    template = lines != original
     directives, escape = _directives(lines)
     problems: list[Problem] = []
     try:
         boundaries = _boundaries(lines, escape)
     except Exception as exc:  # a third-party parser must not crash the audit
-        return ParsedDockerfile((), directives, escape, (Problem(1, f"dockerfile-parse: {exc}"),))
+        failure = Problem(1, f"dockerfile-parse: {exc}")
+        return ParsedDockerfile((), directives, escape, (failure,), template)
     instructions: list[Instruction] = []
     pos = 0
     i = 0
@@ -156,7 +169,7 @@ def parse(text: str) -> ParsedDockerfile:
         while i + 1 < len(boundaries) and _continues(lines, start, end, escape):
             i += 1
             end = max(end, boundaries[i][2])
-        instruction, next_pos, problem = _instruction(lines, keyword, start, end, escape)
+        instruction, next_pos, problem = _instruction(lines, original, keyword, start, end, escape)
         if problem is not None:
             problems.append(problem)
         if keyword not in KNOWN_INSTRUCTIONS and not any(
@@ -166,7 +179,23 @@ def parse(text: str) -> ParsedDockerfile:
         instructions.append(instruction)
         pos = next_pos
         i += 1
-    return ParsedDockerfile(tuple(instructions), directives, escape, tuple(problems))
+    return ParsedDockerfile(tuple(instructions), directives, escape, tuple(problems), template)
+
+
+def _mask_template(line: str) -> str:
+    """A template-only line becomes a comment; ``{{ var }}`` and inline ``{% ... %}`` become an
+    unknown variable of the same length."""
+    if "{" not in line:
+        return line
+    rest = _JINJA_BLOCK.sub("", line)
+    if rest != line and not rest.strip():
+        return "#" + " " * (len(line) - 1)
+    masked = _JINJA_BLOCK.sub(_unknown_variable, line)
+    return _JINJA_EXPR.sub(_unknown_variable, masked)
+
+
+def _unknown_variable(match: re.Match[str]) -> str:
+    return "${" + "_" * (len(match.group(0)) - 3) + "}"
 
 
 def _directives(lines: list[str]) -> tuple[tuple[tuple[str, str], ...], str]:
@@ -216,10 +245,11 @@ def _continues(lines: list[str], start: int, end: int, escape: str) -> bool:
 
 
 def _instruction(
-    lines: list[str], keyword: str, start: int, end: int, escape: str
+    lines: list[str], original: list[str], keyword: str, start: int, end: int, escape: str
 ) -> tuple[Instruction, int, Problem | None]:
     """Build one Instruction from lines ``start..end`` (0-based) plus any heredoc bodies after
-    them; also returns the index of the first line after it."""
+    them; also returns the index of the first line after it. ``lines`` are template-masked,
+    ``original`` as written."""
     script_lines: list[str] = []
     for index in range(start, end + 1):
         line = lines[index]
@@ -238,7 +268,7 @@ def _instruction(
     )
     args = _fold(script[args_at:])
     exec_form = _exec_form(args)
-    mounts = tuple(_mount(v) for k, v in flags if k == "mount" and v is not None)
+    mounts = tuple(_mount(v, raw) for k, v, raw in flags if k == "mount" and v is not None)
     heredocs: list[Heredoc] = []
     problem: Problem | None = None
     next_pos = end + 1
@@ -249,7 +279,7 @@ def _instruction(
             if not terminated and problem is None:
                 problem = Problem(start + 1, f"heredoc <<{name} is never terminated")
     last = next_pos - 1
-    text = "\n".join(lines[start : last + 1])
+    text = "\n".join(original[start : last + 1])
     if heredocs:
         script = script + "\n" + "\n".join(lines[end + 1 : last + 1])
     instruction = Instruction(
@@ -257,7 +287,7 @@ def _instruction(
         line=start + 1,
         end_line=min(last, len(lines) - 1) + 1,
         text=text,
-        flags=tuple(flags),
+        flags=tuple((k, v) for k, v, _ in flags),
         args=args,
         script=script,
         exec_form=exec_form,
@@ -269,16 +299,17 @@ def _instruction(
 
 def _strip_keyword_and_flags(
     text: str, indent: int
-) -> tuple[str, list[tuple[str, str | None]], int]:
+) -> tuple[str, list[tuple[str, str | None, str]], int]:
     """Blank out the keyword and leading ``--flags`` (keeping newlines and columns); return the
-    blanked text, the flags and the offset where the arguments start."""
+    blanked text, the flags (name, value with quotes removed, value as written) and the offset
+    where the arguments start."""
     chars = list(text)
     pos = indent
     while pos < len(text) and not text[pos].isspace():
         pos += 1
     for k in range(indent, pos):
         chars[k] = " "
-    flags: list[tuple[str, str | None]] = []
+    flags: list[tuple[str, str | None, str]] = []
     while True:
         pos = _skip_blanks(text, pos)
         if not text.startswith("--", pos):
@@ -286,7 +317,7 @@ def _strip_keyword_and_flags(
         end = _flag_end(text, pos)
         word = text[pos + 2 : end]
         name, eq, value = word.partition("=")
-        flags.append((name.lower(), _unquote(value) if eq else None))
+        flags.append((name.lower(), _dequote(value) if eq else None, value))
         for k in range(pos, end):
             if chars[k] != "\n":
                 chars[k] = " "
@@ -343,7 +374,9 @@ def _exec_form(args: str) -> tuple[str, ...] | None:
     return None
 
 
-def _mount(value: str) -> Mount:
+def _mount(value: str, written: str) -> Mount:
+    """``value`` with quotes already removed (BuildKit removes them before reading the CSV);
+    ``written`` as in the file, kept as the mount's text."""
     try:
         fields = next(csv.reader([value]), [])
     except csv.Error:
@@ -353,7 +386,7 @@ def _mount(value: str) -> Mount:
         key, eq, val = raw.strip().partition("=")
         options.append((key.strip().lower(), val.strip() if eq else "true"))
     kind = next((v for k, v in options if k == "type"), "bind").lower()
-    return Mount(kind, tuple(options), value)
+    return Mount(kind, tuple(options), written)
 
 
 def split_words(args: str) -> list[str]:

@@ -17,6 +17,8 @@ Generator = Callable[[RepoContext, Finding], Fix | None]
 
 
 def all_generators() -> dict[str, Generator]:
-    from cacheaudit.fix.generators import dockerfile, github_actions, gitlab_ci
+    # Dockerfile rules compute their edits beside their checks (Fix.line_edits); the analyzer
+    # decides what is an edit and what stays advice, so no generator second-guesses it here.
+    from cacheaudit.fix.generators import github_actions, gitlab_ci
 
-    return {**github_actions.GENERATORS, **gitlab_ci.GENERATORS, **dockerfile.GENERATORS}
+    return {**github_actions.GENERATORS, **gitlab_ci.GENERATORS}
