@@ -47,7 +47,7 @@ def test_diff_writes_nothing_and_exits_1(tmp_path: Path) -> None:
     shutil.copytree(CASES / "CA306" / "before", work)
     result = CliRunner().invoke(app, ["fix", "--diff", str(work)])
     assert result.exit_code == 1
-    assert "+RUN apt-get update && apt-get install" in result.stdout
+    assert "+    apt-get update && apt-get install -y" in result.stdout
     assert _files(work) == _files(CASES / "CA306" / "before")
 
 
@@ -59,7 +59,7 @@ def test_crlf_and_mode_are_kept(tmp_path: Path) -> None:
     dockerfile.chmod(0o640)
     assert CliRunner().invoke(app, ["fix", "--select", "CA306", str(work)]).exit_code == 0
     data = dockerfile.read_bytes()
-    assert b"RUN apt-get update && apt-get install" in data
+    assert b"apt-get update && apt-get install" in data
     assert b"\n" not in data.replace(b"\r\n", b"")
     assert not data.endswith(b"\n")
     assert dockerfile.stat().st_mode & 0o777 == 0o640

@@ -70,10 +70,10 @@ def test_yaml_and_heredocs_are_never_folded() -> None:
 
 def test_why_is_said_once_per_rule() -> None:
     report = run_audit(APT)
-    ca305 = [f for f in report.findings if f.rule_id == "CA305"]
-    assert len(ca305) == 2
+    ca308 = [f for f in report.findings if f.rule_id == "CA308"]
+    assert len(ca308) == 2
     text = console.render(report, color=False)
-    assert text.count("why (docker-apt-lists-left)") == 1
+    assert text.count("why (docker-apt-downloads-not-cached)") == 1
     assert text.count("why (docker-apt-update-alone)") == 1
 
 
@@ -92,13 +92,14 @@ def test_concise_is_one_line_per_finding_like_ruff() -> None:
     lines = concise.render(report).splitlines()
     pattern = re.compile(r"^Dockerfile:\d+:\d+: CA\d{3} \[(error|warning|info)\] \S")
     assert all(pattern.match(line) for line in lines[:-1]), lines
-    assert lines[-1] == "cacheaudit: score 35/100 (F), 3 findings (1 warning, 2 info)"
+    assert lines[-1] == "cacheaudit: score 35/100 (F), 4 findings (1 warning, 3 info)"
 
 
 def test_statistics_count_per_rule() -> None:
     lines = concise.statistics(run_audit(APT)).splitlines()
-    assert lines[0].split() == ["2", "CA305", "[info]", "docker-apt-lists-left"]
-    assert lines[1].split() == ["1", "CA306", "[warning]", "docker-apt-update-alone"]
+    assert lines[0].split() == ["2", "CA308", "[info]", "docker-apt-downloads-not-cached"]
+    assert lines[1].split() == ["1", "CA305", "[info]", "docker-apt-lists-left"]
+    assert lines[2].split() == ["1", "CA306", "[warning]", "docker-apt-update-alone"]
 
 
 def test_counts_read_as_english(tmp_path: Path) -> None:

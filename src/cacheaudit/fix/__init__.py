@@ -55,16 +55,17 @@ def _from_line_edits(ctx: RepoContext, finding: Finding) -> Fix | None:
     text = ctx.read_text(finding.location.path)
     if fix is None or text is None:
         return None
-    edits = tuple(
-        make_edit(
-            finding.location.path,
-            text,
-            e.start_line,
-            e.end_line,
-            e.text + "\n" if e.text else "",
+    try:
+        edits = tuple(
+            make_edit(
+                finding.location.path,
+                text,
+                e.start_line,
+                e.end_line,
+                e.text + "\n" if e.text else "",
+            )
+            for e in fix.line_edits
         )
-        for e in fix.line_edits
-    )
-    return dataclasses.replace(
-        fix, edits=edits, safe=finding.rule_id not in UNSAFE_RULES
-    )
+    except ValueError:  # lines the file does not have (an unterminated heredoc): advice only
+        return dataclasses.replace(fix, line_edits=())
+    return dataclasses.replace(fix, edits=edits, safe=finding.rule_id not in UNSAFE_RULES)

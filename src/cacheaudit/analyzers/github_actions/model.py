@@ -285,6 +285,9 @@ class Verdict:
     covering: CacheUse | None = None
     later: CacheUse | None = None
     """A cache of the tool restored only after the install."""
+    warms: CacheUse | None = None
+    """A save-only cache of the tool's directory after the install: the job fills the cache
+    for other jobs (a cache warmer), so its own downloads are deliberate."""
 
 
 @dataclass

@@ -4,6 +4,7 @@ CA114 (apt-get install on every run)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -93,7 +94,24 @@ def _verdict(unit: Unit, install: Install, pip_cache: list[CacheUse]) -> Verdict
             CacheState.BROKEN,
             f"the job caches pip's directory ({pip_cache[0].what}), but uv keeps its own cache",
         )
+    warms = _warmer(unit, install)
+    if warms is not None:
+        return Verdict(
+            CacheState.MISSING,
+            f"the job fills {warms.what} for other jobs ({warms.step.label} saves it)",
+            warms=warms,
+        )
     return Verdict(CacheState.MISSING)
+
+
+def _warmer(unit: Unit, install: Install) -> CacheUse | None:
+    """A later save-only cache step (``actions/cache/save``) of this tool's directory."""
+    for cache in unit.caches:
+        if cache.pos <= install.pos or cache.kind != "cache-save":
+            continue
+        if _covers(dataclasses.replace(cache, kind="cache", restores=True), install):
+            return cache
+    return None
 
 
 def _rules_install(out: _Collector, unit: Unit) -> None:
@@ -154,6 +172,7 @@ def _rule_ca101(
             if i.registry
             and _own(unit, i.step)
             and (v.state is CacheState.MISSING or v.later is not None)
+            and v.warms is None
         ]
         if not todo or all(_is_bootstrap(i) for i in todo):
             continue
