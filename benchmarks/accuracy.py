@@ -7,8 +7,9 @@
     python benchmarks/accuracy.py --scores docs/score-vs-coverage.md
 
 Matching (tests/realworld/README.md): a finding is a true positive when a `[[file.expect]]` of
-its file names its rule within ±2 lines, or (Dockerfiles) in the same instruction — a label may
-point at the `RUN` line or at the install inside it (line 0: anywhere in the file), neutral when an
+its file names its rule within ±2 lines, or in the same Dockerfile instruction or workflow step —
+a label may point at the `RUN` line or at the install inside it, at a step's `uses:` line or at
+its `key:` (line 0: anywhere in the file), neutral when an
 `[[file.either]]` does, and a false positive otherwise — including every finding in a file with
 no `[[file]]` entry. Recall counts the `expect` labels that at least one finding hits. Notices
 (CA0xx) are not scored; an internal error (CA001 with subject `internal-error:…`) is a crash.
@@ -100,9 +101,53 @@ def load_labels(repo_dir: Path) -> dict[str, FileLabels]:
     return labels
 
 
+def step_spans(path: Path) -> list[tuple[int, int]]:
+    """First and last line of each step of a GitHub workflow or composite action."""
+    from cacheaudit.parsing.yaml import YamlError, item_line, load
+
+    try:
+        doc = load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, YamlError):
+        return []
+    if not isinstance(doc, dict):
+        return []
+    step_lists = []
+    for job in (doc.get("jobs") or {}).values() if isinstance(doc.get("jobs"), dict) else []:
+        if isinstance(job, dict) and isinstance(job.get("steps"), list):
+            step_lists.append(job["steps"])
+    runs = doc.get("runs")
+    if isinstance(runs, dict) and isinstance(runs.get("steps"), list):
+        step_lists.append(runs["steps"])
+    lines = path.read_text(encoding="utf-8").splitlines()
+    spans = []
+    for steps in step_lists:
+        starts = [item_line(steps, i) for i in range(len(steps))]
+        for i, start in enumerate(starts):
+            if i + 1 < len(starts):
+                spans.append((start, starts[i + 1] - 1))
+                continue
+            # The last step runs to the next line indented no deeper than its `-`.
+            first = lines[start - 1]
+            dash = len(first) - len(first.lstrip())
+            end = start
+            for number in range(start + 1, len(lines) + 1):
+                text = lines[number - 1]
+                if text.strip() and not text.lstrip().startswith("#"):
+                    if len(text) - len(text.lstrip()) <= dash:
+                        break
+                    end = number
+            spans.append((start, end))
+    return spans
+
+
 def instruction_spans(path: Path) -> list[tuple[int, int]]:
-    """First and last line of each instruction of a Dockerfile (empty for other files)."""
+    """First and last line of each instruction of a Dockerfile, or of each step of a GitHub
+    workflow (empty for other files)."""
     name = path.name.lower()
+    if path.suffix in (".yml", ".yaml") and (
+        "/.github/workflows/" in path.as_posix() or name in ("action.yml", "action.yaml")
+    ):
+        return step_spans(path)
     if "dockerfile" not in name and "containerfile" not in name:
         return []
     from cacheaudit.parsing.dockerfile import parse

@@ -8,9 +8,25 @@ from pathlib import Path
 import pytest
 
 from cacheaudit.docs import rule_markdown, update_readme
-from cacheaudit.rules import RULES, Rule, get_rule, match_rules
+from cacheaudit.rules import RULES, Rule, get_rule, match_rules, parse_rule_page
 
 README = Path(__file__).parents[1] / "README.md"
+PAGES = Path(__file__).parents[1] / "src" / "cacheaudit" / "ruledocs"
+
+
+def test_every_rule_has_a_page_and_every_page_a_rule() -> None:
+    pages = {p.stem for p in PAGES.glob("*.md")}
+    assert pages == set(RULES)
+    for rule_id in pages:
+        text = (PAGES / f"{rule_id}.md").read_text(encoding="utf-8")
+        assert text.startswith(f"# {rule_id} {RULES[rule_id].name}\n"), rule_id
+
+
+def test_a_page_without_a_section_is_refused() -> None:
+    text = (PAGES / "CA101.md").read_text(encoding="utf-8")
+    broken = text.replace("## Why is this bad?", "## Why")
+    with pytest.raises(ValueError, match="lacks section"):
+        parse_rule_page("CA101", broken)
 
 
 @pytest.mark.parametrize("rule", RULES.values(), ids=list(RULES))
