@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from cacheaudit.model import CacheState, Finding, ImageBuild, InstallSite
-from cacheaudit.parsing import lockfiles, requirements
+from cacheaudit.parsing import requirements
 from cacheaudit.parsing.shell import InstallCommand, find_installs, parse_script
 from cacheaudit.repo import RepoContext
 from cacheaudit.scoring import COVERAGE_RULES
@@ -131,9 +131,9 @@ def count_packages(ctx: RepoContext, site: InstallSite) -> tuple[int, bool, str,
     install = _parse(site.command)
     lock = _lock_file(ctx, site, install)
     if lock is not None:
-        counted = _count_lock(ctx, lock, install)
-        if counted is not None:
-            return counted
+        from_lock = _count_lock(ctx, lock, install)
+        if from_lock is not None:
+            return from_lock
     files = [p for p in site.inputs if _is_requirements(p) and ctx.exists(p)]
     if install is not None:
         base = posixpath.dirname(site.location.path) if site.platform == "dockerfile" else ""
@@ -143,15 +143,13 @@ def count_packages(ctx: RepoContext, site: InstallSite) -> tuple[int, bool, str,
                     files.append(candidate)
                     break
     if files:
-        resolution = requirements.resolve(ctx, files)
-        reqs = [r for f in resolution.installed for r in f.registry_requirements]
-        names = {r.name.lower() for r in reqs if r.name}
-        extra = len(install.packages) if install else 0
-        if names:
-            exact = all(r.pinned for r in reqs) and extra == 0
-            how = "pinned requirements" if exact else "direct requirements (lower bound)"
-            listed = ", ".join(f.path for f in resolution.installed)
-            return len(names) + extra, exact, f"{how}: {listed}", None
+        constraints = list(install.constraint_files) if install is not None else []
+        counted = requirements.count_requirements(ctx, files, constraints)
+        if counted is not None and counted.packages:
+            extra = len(install.packages) if install is not None else 0
+            exact = counted.exact and extra == 0
+            how = "pinned requirements" if exact else "requirements (lower bound)"
+            return counted.packages + extra, exact, f"{how}: {counted.source}", None
     project = _project_count(ctx, site, install)
     if project is not None:
         return project
@@ -229,7 +227,14 @@ def _lock_file(ctx: RepoContext, site: InstallSite, install: InstallCommand | No
 def _count_lock(
     ctx: RepoContext, path: str, install: InstallCommand | None
 ) -> tuple[int, bool, str, int | None] | None:
-    versions = lockfiles.locked_versions(ctx, path)
-    if not versions:
+    from cacheaudit.parsing.lockcount import Selection, count_lock_packages, selection_for
+
+    text = ctx.read_text(path)
+    if text is None:
         return None
-    return len(versions), True, f"{path} (all groups)", None
+    selection = selection_for(install) if install is not None else Selection()
+    counted = count_lock_packages(posixpath.basename(path), text, selection)
+    if counted is None:
+        return None
+    source = counted.source if path == posixpath.basename(path) else f"{path}: {counted.source}"
+    return counted.packages, counted.exact, source, counted.bytes

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cacheaudit.parsing.lockfiles import (
+from cacheaudit.parsing.lockcount import (
     PackageCount,
     Selection,
     count_lock_packages,
