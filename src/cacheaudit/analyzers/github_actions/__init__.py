@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 import re
+from typing import Any
 
 from cacheaudit.analyzers.github_actions.caches import _cache_of, _unknown_cache
 from cacheaudit.analyzers.github_actions.caches import _hashfiles_args as _hashfiles_args
@@ -93,6 +94,20 @@ def _index(ctx: RepoContext) -> Index:
     return ctx.memo("gha", "index", lambda: _build_index(ctx))
 
 
+def _by_path(ctx: RepoContext, index: Index) -> dict[str, tuple[list[Any], list[Any]]]:
+    """The index's findings and installs grouped by file, once (not a scan per file)."""
+
+    def compute() -> dict[str, tuple[list[Any], list[Any]]]:
+        grouped: dict[str, tuple[list[Any], list[Any]]] = {}
+        for finding in index.findings:
+            grouped.setdefault(finding.location.path, ([], []))[0].append(finding)
+        for install in index.installs:
+            grouped.setdefault(install.location.path, ([], []))[1].append(install)
+        return grouped
+
+    return ctx.memo("gha", "by-path", compute)
+
+
 def _build_index(ctx: RepoContext) -> Index:
     index = Index()
     for source in ctx.files_of(FileKind.WORKFLOW):
@@ -144,6 +159,5 @@ def analyze(ctx: RepoContext, file: SourceFile) -> Analysis:
         if str(runs.get("using", "")).strip().lower() != "composite":
             return Analysis()
     index = _index(ctx)
-    findings = [f for f in index.findings if f.location.path == file.path]
-    installs = [i for i in index.installs if i.location.path == file.path]
-    return Analysis(findings=findings, installs=installs)
+    findings, installs = _by_path(ctx, index).get(file.path, ([], []))
+    return Analysis(findings=list(findings), installs=list(installs))
