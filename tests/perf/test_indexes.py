@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cacheaudit.parsing.shell import _parse, _Ctx, parse_script
+from cacheaudit.parsing.shell import _Ctx, _parse, parse_script
 from cacheaudit.paths import glob_match, glob_regex
 from cacheaudit.repo import RepoContext
 
@@ -27,7 +27,7 @@ _PATTERNS = st.tuples(
 @settings(max_examples=400, deadline=None)
 @given(_PATHS, st.lists(_PATTERNS, min_size=1, max_size=4))
 def test_indexed_glob_equals_a_full_scan(paths: list[str], patterns: list[str]) -> None:
-    ctx = RepoContext.from_files(Path("/nonexistent"), {p: "" for p in paths})
+    ctx = RepoContext.from_files(Path("/nonexistent"), dict.fromkeys(paths, ""))
     for pattern in patterns:
         if pattern.startswith("!"):
             continue

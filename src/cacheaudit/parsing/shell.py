@@ -18,9 +18,8 @@ blanks and operators only, so time stays linear on hostile input.
 
 from __future__ import annotations
 
-import functools
-
 import bisect
+import functools
 import itertools
 import re
 import shlex
