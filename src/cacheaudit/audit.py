@@ -10,10 +10,10 @@ import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from cacheaudit import __version__, installmap
+from cacheaudit import __version__
 from cacheaudit.analyzers import ANALYZERS, WHOLE_REPO_ANALYZERS, file_analyzer, repo_analyzer
 from cacheaudit.config import Config
-from cacheaudit.discovery import FileKind, discover
+from cacheaudit.discovery import Discovery, FileKind, discover
 from cacheaudit.errors import UsageError
 from cacheaudit.model import Analysis, Category, Finding, Location, Report
 from cacheaudit.repo import RepoContext
@@ -118,11 +118,11 @@ def _init_worker(ctx: RepoContext) -> None:
     _worker_ctx = ctx
 
 
-def _work(paths: Sequence[str]) -> tuple[Analysis, list[Finding]]:
+def _work(paths: Sequence[str]) -> tuple[Analysis, list[Finding], dict[str, str]]:
     assert _worker_ctx is not None
     before = len(_worker_ctx.notices)
     result = _analyze_group(_worker_ctx, paths)
-    return result, _worker_ctx.notices[before:]
+    return result, _worker_ctx.notices[before:], _worker_ctx.read_digests()
 
 
 def _groups(ctx: RepoContext) -> list[list[str]]:
@@ -153,7 +153,7 @@ def _worker_count() -> int:
     return max(1, min(cpus, MAX_WORKERS))
 
 
-def _analyze_files(ctx: RepoContext) -> Analysis:
+def _analyze_files(ctx: RepoContext, reads: dict[str, str] | None = None) -> Analysis:
     """Every per-file analyzer over every file: in this process for a small repository, in a
     pool of forked workers (both cores of a CI runner) for a large one."""
     analyzable = sum(1 for f in ctx.files if f.kind in ANALYZERS)
@@ -171,19 +171,28 @@ def _analyze_files(ctx: RepoContext) -> Analysis:
         initializer=_init_worker,
         initargs=(ctx,),
     ) as pool:
-        for result, notices in pool.map(_work, groups):  # map keeps the order: deterministic
+        for result, notices, worker_reads in pool.map(_work, groups):  # ordered: deterministic
             merged.findings.extend(result.findings)
             merged.installs.extend(result.installs)
             merged.builds.extend(result.builds)
             ctx.notices.extend(notices)
+            if reads is not None:
+                reads.update(worker_reads)
     return merged
 
 
-def audit(config: Config) -> Report:
-    """Run every stage for ``config`` and return the Report (exit code not yet decided)."""
-    found = discover(config.root, exclude=config.exclude, max_bytes=config.max_file_bytes)
+def audit(
+    config: Config, *, found: Discovery | None = None, reads: dict[str, str] | None = None
+) -> Report:
+    """Run every stage for ``config`` and return the Report (exit code not yet decided).
+
+    ``found``: the discovery of ``config.root`` when the caller already walked it (the result
+    cache does); ``reads`` receives a content hash of every other file the run read (for the
+    result cache), from this process and from pool workers."""
+    if found is None:
+        found = discover(config.root, exclude=config.exclude, max_bytes=config.max_file_bytes)
     ctx = RepoContext.from_discovery(config.root, found, config.max_file_bytes)
-    analysis = _analyze_files(ctx)
+    analysis = _analyze_files(ctx, reads)
     raw, installs = analysis.findings, analysis.installs
     try:
         cross = repo_analyzer().analyze_repo(ctx, installs)
@@ -219,6 +228,8 @@ def audit(config: Config) -> Report:
         if f.kind in KIND_CATEGORIES and _in_targets(f.path, config.targets)
     }
     fixes = {rule.id: rule.fix for rule in RULES.values()}
+    from cacheaudit import installmap  # parsers (lock files): not needed to render a cache hit
+
     # Coverage is computed from every finding, suppressed or not: a suppression or a baseline
     # silences a finding but never makes an uncached site count as cached.
     sites = installmap.complete(
@@ -227,6 +238,8 @@ def audit(config: Config) -> Report:
         analysis.builds,
         in_scope,
     )
+    if reads is not None:
+        reads.update(ctx.read_digests())
     return Report(
         root=str(config.root),
         version=__version__,

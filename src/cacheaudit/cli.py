@@ -125,6 +125,14 @@ def audit_command(
         typer.Option(help="Exit 1 when a file could not be audited (a CA001 notice)."),
     ] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output.")] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Do not read or write the result cache ($CACHEAUDIT_CACHE_DIR, else "
+            "$XDG_CACHE_HOME/cacheaudit, else ~/.cache/cacheaudit).",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the score line.")
     ] = False,
@@ -134,7 +142,7 @@ def audit_command(
     ] = None,
 ) -> None:
     """Audit PATHS (default: the current directory)."""
-    from cacheaudit.audit import audit, exit_code, resolve_targets
+    from cacheaudit.audit import exit_code, resolve_targets
     from cacheaudit.config import build_config
     from cacheaudit.report import FORMATS, renderer
 
@@ -156,7 +164,7 @@ def audit_command(
         baseline=baseline,
         strict=strict,
     )
-    report = _with_progress(lambda: audit(settings))
+    report = _audit_cached(settings, no_cache)
     code = exit_code(report, settings)
     import dataclasses
 
@@ -171,6 +179,26 @@ def audit_command(
     for name, target in extra:
         _emit(renderer(name).render(report, color=False), target)
     raise typer.Exit(code)
+
+
+def _audit_cached(settings: Any, no_cache: bool) -> Any:
+    """The report from the result cache when every input is unchanged, else a fresh audit
+    (stored for next time). A hit imports no analyzer and no parser."""
+    if no_cache:
+        from cacheaudit.audit import audit
+
+        return _with_progress(lambda: audit(settings))
+    from cacheaudit import cache
+
+    found = cache.lookup(settings)
+    if found.report is not None:
+        return found.report
+    from cacheaudit.audit import audit
+
+    reads: dict[str, str] = {}
+    report = _with_progress(lambda: audit(settings, found=found.found, reads=reads))
+    cache.store(settings, found.key, report, reads)
+    return report
 
 
 def _extra_outputs(specs: list[str], formats: dict[str, str]) -> list[tuple[str, Path | None]]:

@@ -194,6 +194,13 @@ class RepoContext:
         self._texts[rel] = text
         return text
 
+    def read_digests(self) -> dict[str, str]:
+        """A content hash of every file read beyond discovery's (scripts, includes, manifests),
+        for the result cache: a file that could not be read hashes as ``-``."""
+        from cacheaudit.cache import digest
+
+        return {path: digest(text) for path, text in self._texts.items()}
+
     def memo(self, namespace: str, key: str, compute: Callable[[], T]) -> T:
         """Compute once per run: parsed documents, resolved configurations."""
         slot = (namespace, key)
