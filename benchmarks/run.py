@@ -274,7 +274,7 @@ def profile(root: Path, top: int) -> None:
     from cacheaudit import audit as audit_module
     from cacheaudit.config import build_config
 
-    audit_module.PARALLEL_MIN_FILES = 1 << 62
+    audit_module.PARALLEL_MIN_BYTES = 1 << 62
     profiler = cProfile.Profile()
     profiler.runcall(audit_module.audit, build_config(root.resolve()))
     stats = pstats.Stats(profiler, stream=sys.stderr)

@@ -85,8 +85,10 @@ def _internal_error(path: str, analyzer: str, exc: Exception) -> Finding:
     )
 
 
-PARALLEL_MIN_FILES = 150
-"""Below this many analyzed files a worker pool costs more than it saves."""
+PARALLEL_MIN_BYTES = 256 * 1024
+"""Below this much text to analyze (workflows, GitLab files, Dockerfiles, requirement files and
+manifests: the work is per byte of YAML and shell, not per file) a worker pool costs more (fork,
+results sent back) than it saves."""
 MAX_WORKERS = 4
 
 _worker_ctx: RepoContext | None = None
@@ -135,13 +137,25 @@ def _groups(ctx: RepoContext) -> list[list[str]]:
         if module is not None:
             by_module.setdefault(module, []).append(source.path)
     groups: list[list[str]] = []
-    for module, paths in sorted(by_module.items(), key=lambda item: -len(item[1])):
+    size = {f.path: len(f.text) for f in ctx.files}
+    total = sum(size[p] for paths in by_module.values() for p in paths)
+    chunk = max(64 * 1024, total // 16)  # bytes of text per unit of work
+    for module, paths in sorted(by_module.items()):
         if module in WHOLE_REPO_ANALYZERS:
             groups.append(paths)
-        else:
-            size = max(25, len(paths) // 8)
-            groups.extend(paths[i : i + size] for i in range(0, len(paths), size))
-    groups.sort(key=len, reverse=True)  # longest first: the pool ends evenly loaded
+            continue
+        current: list[str] = []
+        weight = 0
+        for path in paths:
+            current.append(path)
+            weight += size[path]
+            if weight >= chunk:
+                groups.append(current)
+                current, weight = [], 0
+        if current:
+            groups.append(current)
+    # Heaviest first, so the pool ends evenly loaded; ties by first path: deterministic.
+    groups.sort(key=lambda g: (-sum(size[p] for p in g), g[0]))
     return groups
 
 
@@ -156,15 +170,17 @@ def _worker_count() -> int:
 def _analyze_files(ctx: RepoContext, reads: dict[str, str] | None = None) -> Analysis:
     """Every per-file analyzer over every file: in this process for a small repository, in a
     pool of forked workers (both cores of a CI runner) for a large one."""
-    analyzable = sum(1 for f in ctx.files if f.kind in ANALYZERS)
+    work = sum(len(f.text) for f in ctx.files if f.kind in ANALYZERS)
     workers = _worker_count()
-    if analyzable < PARALLEL_MIN_FILES or workers < 2 or sys.platform != "linux":
+    if work < PARALLEL_MIN_BYTES or workers < 2 or sys.platform != "linux":
         return _analyze_group(ctx, [f.path for f in ctx.files])
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     merged = Analysis()
     groups = _groups(ctx)
+    if len(groups) < 2:
+        return _analyze_group(ctx, [f.path for f in ctx.files])
     with ProcessPoolExecutor(
         max_workers=min(workers, len(groups)),
         mp_context=multiprocessing.get_context("fork"),

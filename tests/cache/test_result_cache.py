@@ -139,11 +139,11 @@ def test_pool_workers_report_their_reads(repo: Path, monkeypatch: pytest.MonkeyP
     from cacheaudit import audit as audit_module
     from cacheaudit.config import build_config
 
-    monkeypatch.setattr(audit_module, "PARALLEL_MIN_FILES", 0)
+    monkeypatch.setattr(audit_module, "PARALLEL_MIN_BYTES", 0)
     reads: dict[str, str] = {}
     serial_reads: dict[str, str] = {}
     parallel = audit_module.audit(build_config(repo.resolve()), reads=reads)
-    monkeypatch.setattr(audit_module, "PARALLEL_MIN_FILES", 10**9)
+    monkeypatch.setattr(audit_module, "PARALLEL_MIN_BYTES", 10**9)
     serial = audit_module.audit(build_config(repo.resolve()), reads=serial_reads)
     assert "ci/install.sh" in reads
     assert reads == serial_reads
