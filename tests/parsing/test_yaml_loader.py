@@ -176,9 +176,8 @@ _SCALARS = st.one_of(
             "*anchor",
         ]
     ),
-    st.text(
-        alphabet="abcxyz019.-_/ ", max_size=8
-    ),  # no ":": a syntax libyaml and ruamel read apart,
+    # No ":": `- :` is a syntax libyaml and ruamel read apart (not a question of typing).
+    st.text(alphabet="abcxyz019.-_/ ", max_size=8),
 )
 
 
