@@ -546,10 +546,11 @@ class Generator:
 
     def _triggers(self, service: Service) -> str:
         rng = self.rng
-        paths = f"      paths: ['{service.name}/**']\n" if rng.random() < 0.6 else ""
+        # Trigger filters sit beside ``branches:``, four spaces in under the event.
+        paths = f"    paths: ['{service.name}/**']\n" if rng.random() < 0.6 else ""
         choice = rng.random()
         if choice < 0.1:
-            return "on:\n  pull_request:\n" + paths.replace("      ", "    ")
+            return "on:\n  pull_request:\n" + paths
         return (
             "on:\n  push:\n    branches: [main]\n"
             + paths

@@ -58,3 +58,11 @@ def make_repo(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
         return root
 
     return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_result_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """CLI runs in tests keep their result cache in a temporary directory, never in ~/.cache."""
+    import os
+
+    os.environ["CACHEAUDIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("result-cache"))

@@ -10,10 +10,10 @@ import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from cacheaudit import __version__, installmap
+from cacheaudit import __version__
 from cacheaudit.analyzers import ANALYZERS, WHOLE_REPO_ANALYZERS, file_analyzer, repo_analyzer
 from cacheaudit.config import Config
-from cacheaudit.discovery import FileKind, discover
+from cacheaudit.discovery import Discovery, FileKind, discover
 from cacheaudit.errors import UsageError
 from cacheaudit.fix import attach_edits
 from cacheaudit.model import Analysis, Category, Finding, Location, Report
@@ -86,8 +86,10 @@ def _internal_error(path: str, analyzer: str, exc: Exception) -> Finding:
     )
 
 
-PARALLEL_MIN_FILES = 150
-"""Below this many analyzed files a worker pool costs more than it saves."""
+PARALLEL_MIN_BYTES = 256 * 1024
+"""Below this much text to analyze (workflows, GitLab files, Dockerfiles, requirement files and
+manifests: the work is per byte of YAML and shell, not per file) a worker pool costs more (fork,
+results sent back) than it saves."""
 MAX_WORKERS = 4
 
 _worker_ctx: RepoContext | None = None
@@ -119,11 +121,11 @@ def _init_worker(ctx: RepoContext) -> None:
     _worker_ctx = ctx
 
 
-def _work(paths: Sequence[str]) -> tuple[Analysis, list[Finding]]:
+def _work(paths: Sequence[str]) -> tuple[Analysis, list[Finding], dict[str, str]]:
     assert _worker_ctx is not None
     before = len(_worker_ctx.notices)
     result = _analyze_group(_worker_ctx, paths)
-    return result, _worker_ctx.notices[before:]
+    return result, _worker_ctx.notices[before:], _worker_ctx.read_digests()
 
 
 def _groups(ctx: RepoContext) -> list[list[str]]:
@@ -136,13 +138,25 @@ def _groups(ctx: RepoContext) -> list[list[str]]:
         if module is not None:
             by_module.setdefault(module, []).append(source.path)
     groups: list[list[str]] = []
-    for module, paths in sorted(by_module.items(), key=lambda item: -len(item[1])):
+    size = {f.path: len(f.text) for f in ctx.files}
+    total = sum(size[p] for paths in by_module.values() for p in paths)
+    chunk = max(64 * 1024, total // 16)  # bytes of text per unit of work
+    for module, paths in sorted(by_module.items()):
         if module in WHOLE_REPO_ANALYZERS:
             groups.append(paths)
-        else:
-            size = max(25, len(paths) // 8)
-            groups.extend(paths[i : i + size] for i in range(0, len(paths), size))
-    groups.sort(key=len, reverse=True)  # longest first: the pool ends evenly loaded
+            continue
+        current: list[str] = []
+        weight = 0
+        for path in paths:
+            current.append(path)
+            weight += size[path]
+            if weight >= chunk:
+                groups.append(current)
+                current, weight = [], 0
+        if current:
+            groups.append(current)
+    # Heaviest first, so the pool ends evenly loaded; ties by first path: deterministic.
+    groups.sort(key=lambda g: (-sum(size[p] for p in g), g[0]))
     return groups
 
 
@@ -154,43 +168,48 @@ def _worker_count() -> int:
     return max(1, min(cpus, MAX_WORKERS))
 
 
-def _analyze_files(ctx: RepoContext) -> Analysis:
+def _analyze_files(ctx: RepoContext, reads: dict[str, str] | None = None) -> Analysis:
     """Every per-file analyzer over every file: in this process for a small repository, in a
     pool of forked workers (both cores of a CI runner) for a large one."""
-    analyzable = sum(1 for f in ctx.files if f.kind in ANALYZERS)
+    work = sum(len(f.text) for f in ctx.files if f.kind in ANALYZERS)
     workers = _worker_count()
-    if analyzable < PARALLEL_MIN_FILES or workers < 2 or sys.platform != "linux":
+    if work < PARALLEL_MIN_BYTES or workers < 2 or sys.platform != "linux":
         return _analyze_group(ctx, [f.path for f in ctx.files])
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     merged = Analysis()
     groups = _groups(ctx)
+    if len(groups) < 2:
+        return _analyze_group(ctx, [f.path for f in ctx.files])
     with ProcessPoolExecutor(
         max_workers=min(workers, len(groups)),
         mp_context=multiprocessing.get_context("fork"),
         initializer=_init_worker,
         initargs=(ctx,),
     ) as pool:
-        for result, notices in pool.map(_work, groups):  # map keeps the order: deterministic
+        for result, notices, worker_reads in pool.map(_work, groups):  # ordered: deterministic
             merged.findings.extend(result.findings)
             merged.installs.extend(result.installs)
             merged.builds.extend(result.builds)
             ctx.notices.extend(notices)
+            if reads is not None:
+                reads.update(worker_reads)
     return merged
 
 
-def audit(config: Config) -> Report:
-    """Run every stage for ``config`` and return the Report (exit code not yet decided)."""
-    found = discover(
-        config.root,
-        exclude=config.exclude,
-        max_bytes=config.max_file_bytes,
-        respect_gitignore=config.respect_gitignore,
-        repository=config.repository,
-    )
+def audit(
+    config: Config, *, found: Discovery | None = None, reads: dict[str, str] | None = None
+) -> Report:
+    """Run every stage for ``config`` and return the Report (exit code not yet decided).
+
+    ``found``: the discovery of ``config.root`` when the caller already walked it (the result
+    cache does); ``reads`` receives a content hash of every other file the run read (for the
+    result cache), from this process and from pool workers."""
+    if found is None:
+        found = discover_for(config)
     ctx = RepoContext.from_discovery(config.root, found, config.max_file_bytes)
-    analysis = _analyze_files(ctx)
+    analysis = _analyze_files(ctx, reads)
     raw, installs = analysis.findings, analysis.installs
     try:
         cross = repo_analyzer().analyze_repo(ctx, installs)
@@ -236,6 +255,8 @@ def audit(config: Config) -> Report:
         if f.kind in KIND_CATEGORIES and _in_targets(f.path, config.targets)
     }
     fixes = {rule.id: rule.fix for rule in RULES.values()}
+    from cacheaudit import installmap  # parsers (lock files): not needed to render a cache hit
+
     # Coverage is computed from every finding, suppressed or not: a suppression or a baseline
     # silences a finding but never makes an uncached site count as cached.
     sites = installmap.complete(
@@ -244,6 +265,8 @@ def audit(config: Config) -> Report:
         analysis.builds,
         in_scope,
     )
+    if reads is not None:
+        reads.update(ctx.read_digests())
     return Report(
         root=str(config.root),
         version=__version__,
@@ -260,6 +283,17 @@ def audit(config: Config) -> Report:
         ),
         files_audited=audited,
         config_file=str(config.config_file) if config.config_file else None,
+    )
+
+
+def discover_for(config: Config) -> Discovery:
+    """The walk of ``config.root`` with the run's exclusions, bounds and .gitignore setting."""
+    return discover(
+        config.root,
+        exclude=config.exclude,
+        max_bytes=config.max_file_bytes,
+        respect_gitignore=config.respect_gitignore,
+        repository=config.repository,
     )
 
 

@@ -264,6 +264,14 @@ def audit_command(
         ),
     ] = ColorChoice.AUTO,
     no_color: Annotated[bool, typer.Option("--no-color", hidden=True)] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Do not read or write the result cache ($CACHEAUDIT_CACHE_DIR, else "
+            "$XDG_CACHE_HOME/cacheaudit, else ~/.cache/cacheaudit).",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the score line.")
     ] = False,
@@ -275,7 +283,7 @@ def audit_command(
     ] = None,
 ) -> None:
     """Audit PATHs (default: the current directory) and score their dependency caching."""
-    from cacheaudit.audit import audit, exit_reasons, resolve_targets
+    from cacheaudit.audit import exit_reasons, resolve_targets
     from cacheaudit.config import build_config
 
     if format not in FORMATS:
@@ -306,7 +314,7 @@ def audit_command(
     if show_settings:
         _emit(_settings_text(settings, primary, colored), None)
         raise typer.Exit(0)
-    report = _with_progress(lambda: audit(settings))
+    report = _audit_cached(settings, no_cache)
     if write_baseline is not None:
         _write_baseline(report, write_baseline)
         raise typer.Exit(0)
@@ -324,6 +332,26 @@ def audit_command(
     if reasons:
         _say("cacheaudit: " + "; ".join(reasons))
     raise typer.Exit(1 if reasons else 0)
+
+
+def _audit_cached(settings: Any, no_cache: bool) -> Any:
+    """The report from the result cache when every input is unchanged, else a fresh audit
+    (stored for next time). A hit imports no analyzer and no parser."""
+    if no_cache:
+        from cacheaudit.audit import audit
+
+        return _with_progress(lambda: audit(settings))
+    from cacheaudit import cache
+
+    found = cache.lookup(settings)
+    if found.report is not None:
+        return found.report
+    from cacheaudit.audit import audit
+
+    reads: dict[str, str] = {}
+    report = _with_progress(lambda: audit(settings, found=found.found, reads=reads))
+    cache.store(settings, found.key, report, reads)
+    return report
 
 
 def _render(name: str, report: Any, color: bool, statistics: bool, cwd: Path) -> str:

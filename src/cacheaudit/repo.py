@@ -8,6 +8,7 @@ through the same safety checks and happens once.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from cacheaudit.model import Finding
 from cacheaudit.paths import glob_regex, normalize
 
 T = TypeVar("T")
+
+_WILDCARD = re.compile(r"[*?\[]")
 
 
 @dataclass
@@ -96,24 +99,79 @@ class RepoContext:
 
     def named(self, name: str) -> list[str]:
         """Sorted paths whose file name is ``name``, anywhere in the tree (indexed once)."""
+        return self._names().get(name, [])
 
+    def _names(self) -> dict[str, list[str]]:
         def compute() -> dict[str, list[str]]:
             index: dict[str, list[str]] = {}
             for path in sorted(self.paths):
                 index.setdefault(path.rpartition("/")[2], []).append(path)
             return index
 
-        return self.memo("index", "names", compute).get(name, [])
+        return self.memo("index", "names", compute)
+
+    def _under(self, directory: str) -> list[str]:
+        """Paths below ``directory`` (at any depth), from an index built once."""
+
+        def compute() -> dict[str, list[str]]:
+            index: dict[str, list[str]] = {}
+            for path in self.paths:
+                parent = posixpath.dirname(path)
+                while parent:
+                    index.setdefault(parent, []).append(path)
+                    parent = posixpath.dirname(parent)
+            return index
+
+        return self.memo("index", "under", compute).get(directory, [])
 
     def glob(self, pattern: str) -> list[str]:
         """Sorted paths matching a ``**``-aware glob relative to the root (memoised: the same
-        patterns recur across thousands of workflows)."""
+        patterns recur across thousands of workflows). Only the candidates an index gives are
+        matched: the paths below the pattern's literal directory, or with its literal name."""
 
         def compute() -> list[str]:
             regex = glob_regex(pattern)
-            return sorted(p for p in self.paths if regex.match(p))
+            return sorted(p for p in self._glob_candidates(pattern) if regex.match(p))
 
         return list(self.memo("glob", pattern, compute))
+
+    def _glob_candidates(self, pattern: str) -> Iterable[str]:
+        """A superset of the paths ``pattern`` matches (see :func:`glob_regex`)."""
+        pat = pattern.strip()
+        anchored = pat.startswith(("/", "./"))
+        pat = pat.lstrip("/") if pat.startswith("/") else pat.removeprefix("./")
+        pat = pat.rstrip("/")
+        if "/" not in pat and not anchored:  # a file name at any depth
+            if not _WILDCARD.search(pat):
+                return self.named(pat)
+            name = glob_regex("/" + pat)
+            return [p for n, paths in self._names().items() if name.match(n) for p in paths]
+        segments = pat.split("/")
+        literal = []
+        for segment in segments:
+            if _WILDCARD.search(segment):
+                break
+            literal.append(segment)
+        if len(literal) == len(segments):  # no wildcard at all
+            return [pat] if pat in self.paths else []
+        if literal:
+            return self._under("/".join(literal))
+        if len(segments) == 2 and segments[0] == "**" and not _WILDCARD.search(segments[1]):
+            return self.named(segments[1])
+        return self.paths
+
+    def matching(self, patterns: Iterable[str]) -> list[str]:
+        """Sorted paths matched by one of ``patterns`` and by none of its ``!pattern`` ones
+        (a cache key's ``files:`` list, ``hashFiles`` arguments)."""
+        positive: set[str] = set()
+        negative: set[str] = set()
+        for pattern in patterns:
+            pat = pattern.strip()
+            if pat.startswith("!"):
+                negative.update(self.glob(pat[1:]))
+            elif pat:
+                positive.update(self.glob(pattern))
+        return sorted(positive - negative)
 
     def read_text(self, path: str) -> str | None:
         """Text of any file below the root (classified or not), read at most once; None with a
@@ -135,6 +193,13 @@ class RepoContext:
                 text = result
         self._texts[rel] = text
         return text
+
+    def read_digests(self) -> dict[str, str]:
+        """A content hash of every file read beyond discovery's (scripts, includes, manifests),
+        for the result cache: a file that could not be read hashes as ``-``."""
+        from cacheaudit.cache import digest
+
+        return {path: digest(text) for path, text in self._texts.items()}
 
     def memo(self, namespace: str, key: str, compute: Callable[[], T]) -> T:
         """Compute once per run: parsed documents, resolved configurations."""

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cacheaudit.cache import directory as cache_directory
+
 LOG_ENV = "CACHEAUDIT_TEST_ACCESS_LOG"
 BOOM_ENV = "CACHEAUDIT_TEST_BOOM"
 ADDRESS_SPACE_LIMIT = 4 * 1024**3
@@ -286,6 +288,7 @@ def escapes(run: Run, root: Path, sandbox: Sandbox) -> list[str]:
             *sysconfig.get_paths().values(),
             *(entry for entry in run.sys_path if entry and os.path.isabs(entry)),
             str(sandbox.directory),
+            str(cache_directory()),  # the result cache: outside the root by design
         )
     }
     system = ("/dev", "/proc", "/sys")

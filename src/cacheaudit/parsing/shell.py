@@ -19,6 +19,7 @@ blanks and operators only, so time stays linear on hostile input.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import re
 import shlex
@@ -220,8 +221,16 @@ def parse_script(text: str, *, start_line: int = 1) -> list[Command]:
     then the body is parsed as a script with its own file lines. ``bash -c 'script'`` and
     ``eval ...`` are replaced by the commands of their script: all on the argument's line when it
     sits on one source line, else counted from the line where it starts. Text inside ``$(...)``
-    and backticks is not parsed: ``echo $(pip install x)`` is one ``echo``."""
-    return _parse(text, start_line, _Ctx())
+    and backticks is not parsed: ``echo $(pip install x)`` is one ``echo``.
+
+    Memoised (the same ``run:`` text recurs across workflows and is asked for by several rules;
+    commands are immutable, each call gets its own list)."""
+    return list(_parse_memo(text, start_line))
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_memo(text: str, start_line: int) -> tuple[Command, ...]:
+    return tuple(_parse(text, start_line, _Ctx()))
 
 
 def parse_exec_form(argv: list[str], *, line: int) -> list[Command]:

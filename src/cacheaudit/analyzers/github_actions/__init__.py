@@ -98,6 +98,22 @@ def _index(ctx: RepoContext) -> Index:
     return ctx.memo("gha", "index", lambda: _build_index(ctx))
 
 
+def _by_path(ctx: RepoContext, index: Index) -> dict[str, Analysis]:
+    """The index's findings, installs and builds grouped by file, once (not a scan per file)."""
+
+    def compute() -> dict[str, Analysis]:
+        grouped: dict[str, Analysis] = {}
+        for finding in index.findings:
+            grouped.setdefault(finding.location.path, Analysis()).findings.append(finding)
+        for install in index.installs:
+            grouped.setdefault(install.location.path, Analysis()).installs.append(install)
+        for build in index.builds:
+            grouped.setdefault(build.location.path, Analysis()).builds.append(build)
+        return grouped
+
+    return ctx.memo("gha", "by-path", compute)
+
+
 def _build_index(ctx: RepoContext) -> Index:
     index = Index()
     for source in ctx.files_of(FileKind.WORKFLOW):
@@ -154,7 +170,4 @@ def analyze(ctx: RepoContext, file: SourceFile) -> Analysis:
         if str(runs.get("using", "")).strip().lower() != "composite":
             return Analysis()
     index = _index(ctx)
-    findings = [f for f in index.findings if f.location.path == file.path]
-    installs = [i for i in index.installs if i.location.path == file.path]
-    builds = [b for b in index.builds if b.location.path == file.path]
-    return Analysis(findings=findings, installs=installs, builds=builds)
+    return _by_path(ctx, index).get(file.path, Analysis())

@@ -87,9 +87,7 @@ def _holder(node: Any, key: Any, depth: int = 0) -> Any:
 
 
 def _is_block(node: Any) -> bool:
-    from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
-
-    return isinstance(node, (LiteralScalarString, FoldedScalarString))
+    return cy.is_block_scalar(node)
 
 
 def _item_column(seq: Any, index: int) -> int | None:
