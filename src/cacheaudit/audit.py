@@ -87,9 +87,13 @@ def _internal_error(path: str, analyzer: str, exc: Exception) -> Finding:
 
 
 PARALLEL_MIN_BYTES = 256 * 1024
-"""Below this much text to analyze (workflows, GitLab files, Dockerfiles, requirement files and
-manifests: the work is per byte of YAML and shell, not per file) a worker pool costs more (fork,
-results sent back) than it saves."""
+"""Below this much text to analyze (workflows, GitLab files, Dockerfiles: the work is per byte of
+YAML and shell, not per file) a worker pool costs more (fork, results sent back) than it saves."""
+POOLED_KINDS = frozenset(
+    {FileKind.WORKFLOW, FileKind.COMPOSITE_ACTION, FileKind.GITLAB_CI, FileKind.DOCKERFILE}
+)
+"""The kinds whose analysis a pool speeds up. Requirement and lock files are not counted: the
+cross-file rules read them again in the parent, so a worker parsing them only doubles the work."""
 MAX_WORKERS = 4
 
 _worker_ctx: RepoContext | None = None
@@ -171,7 +175,7 @@ def _worker_count() -> int:
 def _analyze_files(ctx: RepoContext, reads: dict[str, str] | None = None) -> Analysis:
     """Every per-file analyzer over every file: in this process for a small repository, in a
     pool of forked workers (both cores of a CI runner) for a large one."""
-    work = sum(len(f.text) for f in ctx.files if f.kind in ANALYZERS)
+    work = sum(len(f.text) for f in ctx.files if f.kind in POOLED_KINDS)
     workers = _worker_count()
     if work < PARALLEL_MIN_BYTES or workers < 2 or sys.platform != "linux":
         return _analyze_group(ctx, [f.path for f in ctx.files])

@@ -290,6 +290,15 @@ def parse(text: str, path: str) -> RequirementsFile:
     )
 
 
+_SIMPLE_PIN = re.compile(
+    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)=="
+    r"([0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?)"
+)
+"""A requirement line that is just ``name==version`` (lowercase PEP 440 release, pre, post or
+dev segments): what a compiled requirements file is made of. Anything else takes the full
+PEP 508 parse."""
+
+
 def parse_requirement(
     text: str,
     line: int,
@@ -316,6 +325,9 @@ def parse_requirement(
             vcs=_vcs(url),
             local=url.lower().startswith("file:"),
         )
+    pinned = None if editable else _SIMPLE_PIN.fullmatch(probe)
+    if pinned is not None:  # `name==1.2.3`, most lines of a compiled file: no PEP 508 parse
+        return replace(base, name=canonicalize_name(pinned.group(1)), specifier="==" + pinned[2])
     target = re.split(r"\s*;", probe, maxsplit=1)[0].strip()
     core = re.sub(r"\[[^\]]*\]$", "", target)
     if editable or _looks_like_path(core):
