@@ -30,15 +30,16 @@ class YamlError(Exception):
         return self.message
 
 
-def load(text: str) -> Any:
+def load(text: str, *, repeated_merge_keys: bool = False) -> Any:
     """Parse one YAML document into ruamel round-trip nodes (CommentedMap/CommentedSeq/scalars).
 
     Raises YamlError on syntax errors, duplicate keys, multiple documents, excessive nesting or
-    alias expansion.
+    alias expansion. With ``repeated_merge_keys``, a mapping may repeat ``<<`` as Ruby's Psych
+    (GitLab's parser) allows: each later merge overrides the earlier ones.
     """
-    doc = _load_fast(text)
+    doc = _load_fast(text, repeated_merge_keys)
     if doc is _FALLBACK:
-        doc = _load_ruamel(text)
+        doc = _load_ruamel(text, repeated_merge_keys)
     _check_bounds(doc)
     return doc
 
@@ -46,18 +47,72 @@ def load(text: str) -> Any:
 _FALLBACK = object()
 
 
-def _new_yaml() -> Any:
+def _new_yaml(repeated_merge_keys: bool = False) -> Any:
     from ruamel.yaml import YAML
 
-    return YAML(typ="rt", pure=True)
+    yaml = YAML(typ="rt", pure=True)
+    if repeated_merge_keys:
+        yaml.Constructor = _psych_merges_constructor()
+    return yaml
 
 
-def _load_ruamel(text: str) -> Any:
+def _psych_merges_constructor() -> Any:
+    from ruamel.yaml.constructor import RoundTripConstructor
+
+    class PsychMerges(RoundTripConstructor):  # type: ignore[misc]
+        """Folds repeated ``<<`` keys into one before ruamel (which rejects them) builds the
+        document."""
+
+        def construct_document(self, node: Any) -> Any:
+            _fold_merge_keys(node)
+            return super().construct_document(node)
+
+    return PsychMerges
+
+
+def _fold_merge_keys(root: Any) -> None:
+    """``<<: *a`` then ``<<: *b`` in one mapping → ``<<: [*b, *a]``: Psych applies each merge
+    in turn, so the later one wins, which is the earlier one of a YAML merge sequence."""
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or len(seen) > MAX_NODE_VISITS:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            merges = [i for i, (k, _) in enumerate(node.value) if k.tag == _MERGE_TAG]
+            if len(merges) > 1:
+                sources: list[Any] = []
+                for i in reversed(merges):
+                    value = node.value[i][1]
+                    sources.extend(value.value if isinstance(value, SequenceNode) else [value])
+                first_key, first_value = node.value[merges[0]]
+                folded = SequenceNode(
+                    "tag:yaml.org,2002:seq", sources, first_value.start_mark,
+                    first_value.end_mark, flow_style=True,
+                )  # fmt: skip
+                node.value = [
+                    (first_key, folded) if i == merges[0] else pair
+                    for i, pair in enumerate(node.value)
+                    if i == merges[0] or i not in merges
+                ]
+            stack.extend(v for pair in node.value for v in pair)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _load_ruamel(text: str, repeated_merge_keys: bool = False) -> Any:
     """The reference path: ruamel's own (pure Python) scanner, parser and composer."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        return _new_yaml().load(text)
+        return _new_yaml(repeated_merge_keys).load(text)
     except MarkedYAMLError as exc:
         raise _marked(exc) from None
     except YAMLError as exc:
@@ -76,7 +131,7 @@ def _marked(exc: Any) -> YamlError:
     return YamlError(problem, mark.line + 1, mark.column + 1)
 
 
-def _load_fast(text: str) -> Any:
+def _load_fast(text: str, repeated_merge_keys: bool = False) -> Any:
     """libyaml's C parser (PyYAML) produces the events, ruamel composes and constructs them:
     the same round-trip nodes, line numbers, tags, merges and duplicate-key checks as
     ``_load_ruamel``, about ten times faster on large workflows. Any parse error goes back to
@@ -92,7 +147,7 @@ def _load_fast(text: str) -> Any:
         events = _ruamel_events(CParser(text))
     except (LibYamlError, RecursionError, ValueError, UnicodeError):
         return _FALLBACK
-    loader = _new_yaml()
+    loader = _new_yaml(repeated_merge_keys)
     loader._parser = _ReplayParser(events)  # the composer asks `loader.parser` for events
     try:
         return loader.constructor.get_single_data()

@@ -54,7 +54,7 @@ def _load(ctx: RepoContext, path: str) -> LoadedFile:
     if text is None:
         return LoadedFile(path, None)
     try:
-        doc = cy.load(_strip_header(text))
+        doc = cy.load(_strip_header(text), repeated_merge_keys=True)
     except cy.YamlError as exc:
         return LoadedFile(path, None, parse_error(path, exc.message, exc.line, exc.column))
     if doc is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import posixpath
 
 from cacheaudit.analyzers.gitlab_ci.audit import Audit
+from cacheaudit.analyzers.gitlab_ci.installs import rank
 from cacheaudit.analyzers.gitlab_ci.model import Facts, JobCache, Place, Step, path_covers
 from cacheaudit.analyzers.gitlab_ci.places import (
     cache_dir,
@@ -73,10 +74,24 @@ def judge_installs(audit: Audit, fact: Facts) -> None:
                     empty_cache(audit, fact, spec, place, path)
             continue  # a meant path outside the project is CA202 from judge_paths
         uncached.setdefault(spec.tool, []).append((step, install, ordinal))
+    if audit.release_job(fact):
+        return  # a release builds from a clean slate: its installs are not CA201's business
     for tool, found in uncached.items():
-        # one finding per job and tool, at its first uncached install: one cache fixes all
-        step, install, ordinal = found[0]
-        report_uncached(audit, fact, step, install, TOOLS[tool], ordinal, len(found) - 1)
+        # one finding per job and tool (one cache fixes all), at the install of the
+        # dependency set: not at a bootstrap before it, and a job that only bootstraps
+        # (`pip install poetry` to publish) is not told to cache
+        ranked = [(rank(audit.ctx, i, s), s, i, o) for s, i, o in found]
+        best = max(r for r, _, _, _ in ranked)
+        if best == 0:
+            continue
+        # at equal rank, the job's own `script:` line (`tox -e py312`) over an inherited
+        # `before_script:` one
+        _, step, install, ordinal = max(
+            (c for c in ranked if c[0] == best),
+            key=lambda c: (c[1].owner == fact.job.name and c[1].section == "script"),
+        )
+        others = sum(1 for r, _, i, _ in ranked if r > 0 and i is not install)
+        report_uncached(audit, fact, step, install, TOOLS[tool], ordinal, others)
 
 
 PER_PIPELINE_VARS = ("CI_COMMIT_SHA", "CI_COMMIT_SHORT_SHA", "CI_PIPELINE_ID", "CI_PIPELINE_IID",
@@ -191,8 +206,24 @@ def report_uncached(
 ) -> None:
     job = fact.job
     command = short(install.command.text)
-    location = Location(step.path, step.command.line, column_of(audit.ctx, step))
     subject = f"{step.owner} / {step.section} / {install.tool} install #{ordinal}"
+    keyword = job.cache_keyword
+    replaced = (
+        fact.caches
+        and keyword is not None
+        and keyword.owner == job.name
+        and (step.owner != job.name or step.via is not None)
+        and job.cache_state == "own"
+    )
+    if replaced and keyword is not None:
+        # the install comes from a template (or a default `before_script`) that other jobs
+        # share; this job's own `cache:` is what leaves it out: point there
+        location = keyword.location
+        subject = f"{job.name} / cache / {spec.tool}"
+    elif step.via is None:
+        location = Location(step.path, step.command.line, column_of(audit.ctx, step))
+    else:
+        location = step.via  # the job runs the script here: its cache is configured here
     if job.cache_state == "disabled" and job.cache_keyword is not None:
         where = f"{job.cache_keyword.path}:{job.cache_keyword.line}"
         reason = f"its `cache: []` ({where}) turns the default cache off"
@@ -219,6 +250,8 @@ def report_uncached(
 
     def message(jobs: str) -> str:
         what = f"`{command}`"
+        if step.via is not None:
+            what += f" (in {step.path}:{step.command.line})"
         counts = {n for n, _ in details.values()}
         if len(counts) == 1 and (n := counts.pop()):
             what += f" (and {n} more {spec.tool} install{'s' if n > 1 else ''})"
