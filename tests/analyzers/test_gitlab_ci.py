@@ -406,7 +406,7 @@ def test_ca201_follows_cd_for_inputs_and_script_files(make_repo: MakeRepo) -> No
     finding = only(report, "CA201")
     # at the line that runs the script: the job's cache is configured in the CI file
     assert (finding.location.path, finding.location.line) == (".gitlab-ci.yml", 4)
-    assert "(in backend/scripts/setup.sh:3)" in finding.message
+    assert "`pip install -r requirements.txt` in backend/scripts/setup.sh:3" in finding.message
     (site,) = sites(report)
     assert site.inputs == ("backend/requirements.txt",)
     assert site.cached is False

@@ -59,7 +59,7 @@ def _new_yaml(repeated_merge_keys: bool = False) -> Any:
 def _psych_merges_constructor() -> Any:
     from ruamel.yaml.constructor import RoundTripConstructor
 
-    class PsychMerges(RoundTripConstructor):  # type: ignore[misc]
+    class PsychMerges(RoundTripConstructor):
         """Folds repeated ``<<`` keys into one before ruamel (which rejects them) builds the
         document."""
 

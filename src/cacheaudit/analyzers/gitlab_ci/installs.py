@@ -9,7 +9,7 @@ import re
 from cacheaudit.analyzers.github_actions.actions import BOOTSTRAP_PACKAGES
 from cacheaudit.analyzers.gitlab_ci.model import Facts, JobCache, Step, flatten
 from cacheaudit.installs import install_inputs
-from cacheaudit.model import CacheState, InstallSite, Location
+from cacheaudit.model import CacheState, InstallSite
 from cacheaudit.parsing import requirements
 from cacheaudit.parsing.lockfiles import load_toml
 from cacheaudit.parsing.shell import InstallCommand

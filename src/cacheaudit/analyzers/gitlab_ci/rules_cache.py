@@ -215,8 +215,10 @@ def fills_of(audit: Audit, fact: Facts, cache: JobCache) -> tuple[tuple[str, ...
         if spec is not None:
             place = cache_dir(audit.ctx, fact.job, step, install)
             environment = env_target(fact.job, step, install)
-            fills = fills or cache.covers(place) or (
-                environment is not None and cache.covers(Place("project", environment))
+            fills = (
+                fills
+                or cache.covers(place)
+                or (environment is not None and cache.covers(Place("project", environment)))
             )
         inputs = (
             install_inputs(install, audit.ctx, step.workdir) if step.workdir is not None else ()

@@ -7,7 +7,14 @@ import posixpath
 
 from cacheaudit.analyzers.gitlab_ci.audit import Audit
 from cacheaudit.analyzers.gitlab_ci.installs import rank
-from cacheaudit.analyzers.gitlab_ci.model import Facts, JobCache, Place, Step, path_covers
+from cacheaudit.analyzers.gitlab_ci.model import (
+    Facts,
+    JobCache,
+    Place,
+    Step,
+    flatten,
+    path_covers,
+)
 from cacheaudit.analyzers.gitlab_ci.places import (
     cache_dir,
     disabled_by_env,
@@ -25,6 +32,7 @@ from cacheaudit.analyzers.gitlab_ci.text import (
     cap,
     column_of,
     emit,
+    plain,
     quoted,
     short,
     source_line,
@@ -88,7 +96,7 @@ def judge_installs(audit: Audit, fact: Facts) -> None:
         # `before_script:` one
         _, step, install, ordinal = max(
             (c for c in ranked if c[0] == best),
-            key=lambda c: (c[1].owner == fact.job.name and c[1].section == "script"),
+            key=lambda c: c[1].owner == fact.job.name and c[1].section == "script",
         )
         others = sum(1 for r, _, i, _ in ranked if r > 0 and i is not install)
         report_uncached(audit, fact, step, install, TOOLS[tool], ordinal, others)
@@ -208,7 +216,7 @@ def report_uncached(
     command = short(install.command.text)
     subject = f"{step.owner} / {step.section} / {install.tool} install #{ordinal}"
     keyword = job.cache_keyword
-    replaced = (
+    replaced = bool(
         fact.caches
         and keyword is not None
         and keyword.owner == job.name
@@ -239,6 +247,11 @@ def report_uncached(
     else:
         shown = ", ".join(f"`{p.raw}`" for c in fact.caches for p in c.paths) or "its cache"
         reason = f"its cache ({shown}) does not hold {spec.tool}'s downloads"
+        if replaced:
+            reason = (
+                f"its own `cache:` ({shown}), which replaces any inherited one, does not hold "
+                f"{spec.tool}'s downloads"
+            )
     if install.no_cache:
         reason += f", and `{command}` turns {spec.tool}'s own cache off"
     place = cache_dir(audit.ctx, job, step, install)
@@ -250,8 +263,8 @@ def report_uncached(
 
     def message(jobs: str) -> str:
         what = f"`{command}`"
-        if step.via is not None:
-            what += f" (in {step.path}:{step.command.line})"
+        if step.via is not None or replaced:
+            what += f" in {step.path}:{step.command.line}"
         counts = {n for n, _ in details.values()}
         if len(counts) == 1 and (n := counts.pop()):
             what += f" (and {n} more {spec.tool} install{'s' if n > 1 else ''})"
@@ -407,7 +420,12 @@ def cache_fix(
             body.append(("before_script", [spec.fix_command]))
         else:
             body.append(("variables", [(spec.env[0], quoted(f"$CI_PROJECT_DIR/{target}"))]))
-    body.append(("cache", cache_body(files, spec.tool, [target + "/"])))
+    new = cache_body(files, spec.tool, [target + "/"])
+    if fact.caches and len(fact.caches) < 4:
+        # a job's `cache:` replaces every inherited one: keep the caches it has
+        body.append(("cache", (*(restated(c) for c in fact.caches), new)))
+    else:
+        body.append(("cache", new))
     lock = f"keyed on {and_list(files)}"
     extra = f" and drop the flag that turns {spec.tool}'s cache off" if install.no_cache else ""
     first = (
@@ -420,6 +438,34 @@ def cache_fix(
         "`cache:` takes a list of up to four caches).",
         emit([(fact.job.name, body)], style),
     )
+
+
+def restated(cache: JobCache) -> Tree:
+    """An existing cache written out again, for a fix that gives the job a ``cache:`` list."""
+    spec = cache.spec
+    body: Tree = []
+    key = spec.key
+    if key is not None and key.text is not None:
+        body.append(("key", plain(key.text)))
+    elif key is not None and key.map is not None:
+        inner: Tree = []
+        for name in ("files", "files_commits"):
+            if (files := key.map.get(name)) is not None:
+                inner.append((name, [v.text or "" for v in flatten(files)]))
+        prefix = key.map.get("prefix")
+        if prefix is not None and prefix.text:
+            inner.append(("prefix", plain(prefix.text)))
+        body.append(("key", inner))
+    if cache.paths:
+        body.append(("paths", [p.raw for p in cache.paths]))
+    if spec.untracked:
+        body.append(("untracked", "true"))
+    for name, value in (("policy", spec.policy), ("unprotect", spec.unprotect)):
+        if value is not None and value.text:
+            body.append((name, plain(value.text)))
+    if spec.when != "on_success":
+        body.append(("when", spec.when))
+    return body
 
 
 def _line_without_no_cache(ctx: RepoContext, step: Step) -> Fix:
