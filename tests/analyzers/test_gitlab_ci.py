@@ -882,3 +882,22 @@ def test_each_image_gets_its_own_cache_ref(make_repo: MakeRepo) -> None:
     assert "--cache-from $CI_REGISTRY_IMAGE:api " in snippets[0]
     assert "--cache-from $CI_REGISTRY_IMAGE/web:latest " in snippets[1]
     assert "ref=registry.example.com/acme/tool:buildcache-1.0 " in snippets[2]
+
+
+def test_ca201_poetry_config_in_project_venv_is_the_cached_environment(
+    make_repo: MakeRepo,
+) -> None:
+    ci = (
+        "variables:\n  PIP_CACHE_DIR: $CI_PROJECT_DIR/.cache/pip\n"
+        "cache:\n  key: {files: [poetry.lock]}\n  paths: [.cache/pip, .venv/]\n"
+        "before_script:\n  - pip install poetry\n  - poetry config virtualenvs.in-project true\n"
+        "build:\n  script: [poetry install]\n"
+    )
+    files = {
+        "pyproject.toml": '[tool.poetry]\nname = "x"\n[tool.poetry.dependencies]\nrequests = "*"\n',
+        "poetry.lock": "[metadata]\nlock-version = '2.0'\n",
+    }
+    assert not of_rule(audit(make_repo, {".gitlab-ci.yml": ci, **files}), "CA201")
+    elsewhere = ci.replace("virtualenvs.in-project true", "virtualenvs.in-project false")
+    finding = only(audit(make_repo, {".gitlab-ci.yml": elsewhere, **files}), "CA201")
+    assert "poetry install" in finding.message

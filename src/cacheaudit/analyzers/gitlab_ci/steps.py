@@ -107,6 +107,12 @@ def _update_shell(cmd: Command, location: Location, owner: str, shell: _Shell) -
         if setting is not None:
             tool, value = setting
             shell.env[f"@{tool}"] = EnvVar(value, True, location, "config", owner)
+        words = [w for w in argv[1:] if not w.startswith("-")]
+        if program == "poetry" and words[:2] == ["config", "virtualenvs.in-project"]:
+            # the same setting as POETRY_VIRTUALENVS_IN_PROJECT: the environment is `.venv`
+            value = words[2] if len(words) > 2 else ""
+            name = "POETRY_VIRTUALENVS_IN_PROJECT"
+            shell.env[name] = EnvVar(value, True, location, "config", owner)
 
 
 def _chdir(shell: _Shell, args: tuple[str, ...]) -> str | None:
