@@ -421,9 +421,10 @@ def cache_fix(
         else:
             body.append(("variables", [(spec.env[0], quoted(f"$CI_PROJECT_DIR/{target}"))]))
     new = cache_body(files, spec.tool, [target + "/"])
-    if fact.caches and len(fact.caches) < 4:
-        # a job's `cache:` replaces every inherited one: keep the caches it has
-        body.append(("cache", (*(restated(c) for c in fact.caches), new)))
+    kept = audit.dependency_caches(fact)
+    if kept and len(kept) < 4:
+        # a job's `cache:` replaces every inherited one: keep the caches its installs use
+        body.append(("cache", (*(restated(c) for c in kept), new)))
     else:
         body.append(("cache", new))
     lock = f"keyed on {and_list(files)}"
