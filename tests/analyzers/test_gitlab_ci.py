@@ -302,7 +302,8 @@ def test_ca201_names_job_points_at_install_and_fixes_with_lock_file(make_repo: M
         },
     )
     found = {f.message.split("`")[3]: f for f in of_rule(report, "CA201")}
-    assert set(found) == {"pip install poetry==1.8.3", "poetry install --no-root"}
+    # `pip install poetry==1.8.3` bootstraps the installer: not the dependency set
+    assert set(found) == {"poetry install --no-root"}
     poetry = found["poetry install --no-root"]
     assert poetry.location.line == 5 and poetry.location.column == 11
     assert "Job `test`" in poetry.message and "no cache is configured" in poetry.message
@@ -321,7 +322,7 @@ def test_ca201_names_job_points_at_install_and_fixes_with_lock_file(make_repo: M
     )
 
 
-def test_ca201_once_per_job_and_tool_at_first_install(make_repo: MakeRepo) -> None:
+def test_ca201_once_per_job_and_tool_at_main_install(make_repo: MakeRepo) -> None:
     report = audit(
         make_repo,
         {
@@ -329,15 +330,45 @@ def test_ca201_once_per_job_and_tool_at_first_install(make_repo: MakeRepo) -> No
                 ".setup:\n  before_script:\n    - pip install -r requirements.txt\n"
                 "a:\n  extends: .setup\n  script:\n    - pip install -r requirements-dev.txt\n"
                 "b:\n  extends: .setup\n  script: [pytest]\n"
+                "c:\n  extends: .setup\n  script: [pip install pytest-xdist, pytest -n 4]\n"
             ),
             "requirements.txt": REQS,
             "requirements-dev.txt": REQS,
         },
     )
-    finding = only(report, "CA201")
-    assert finding.location.line == 3
-    assert "Jobs `a` and `b`" in finding.message
-    assert "(and 1 more pip install)" not in finding.message  # jobs differ: generic text
+    found = {f.location.line: f.message for f in of_rule(report, "CA201")}
+    # a: its own script's install of the same rank as the template's; b and c: the template's
+    # requirements file, over c's own install of one named package
+    assert sorted(found) == [3, 7]
+    assert "Job `a`" in found[7] and "(and 1 more pip install)" in found[7]
+    assert "Jobs `b` and `c`" in found[3]
+    assert "(and 1 more pip install)" not in found[3]  # jobs differ: generic text
+
+
+def test_ca201_not_for_bootstraps_alone_or_release_jobs(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        {
+            ".gitlab-ci.yml": (
+                "sdist:\n  script: [pip install --upgrade pdm, pdm build]\n"
+                "tools:\n  script: [pip install -r ci/tools.txt, tox -l]\n"
+                "upload:\n  script:\n    - pip install -r requirements.txt\n"
+                "    - python -m twine upload dist/*\n"
+                "tagged:\n  rules: [{if: $CI_COMMIT_TAG}]\n"
+                "  script: [pip install -r requirements.txt]\n"
+                "untagged:\n  rules: [{if: $CI_COMMIT_TAG == null}]\n"
+                "  script: [pip install -r requirements.txt]\n"
+            ),
+            "ci/tools.txt": "tox>=4\n# the runner\n",
+            "requirements.txt": REQS,
+        },
+    )
+    (finding,) = of_rule(report, "CA201")
+    assert "Job `untagged`" in finding.message
+    # the bootstraps are still install sites: their downloads are real
+    assert {s.command for s in sites(report) if s.context.endswith("job sdist")} == {
+        "pip install --upgrade pdm"
+    }
 
 
 def test_ca201_not_for_cached_env_or_bootstrap_or_projects_without_dependencies(
@@ -373,11 +404,14 @@ def test_ca201_follows_cd_for_inputs_and_script_files(make_repo: MakeRepo) -> No
         },
     )
     finding = only(report, "CA201")
-    assert (finding.location.path, finding.location.line) == ("backend/scripts/setup.sh", 3)
+    # at the line that runs the script: the job's cache is configured in the CI file
+    assert (finding.location.path, finding.location.line) == (".gitlab-ci.yml", 4)
+    assert "`pip install -r requirements.txt` in backend/scripts/setup.sh:3" in finding.message
     (site,) = sites(report)
     assert site.inputs == ("backend/requirements.txt",)
     assert site.cached is False
-    assert site.context == "pipeline .gitlab-ci.yml / job api"
+    assert (site.location.path, site.location.line) == (".gitlab-ci.yml", 4)
+    assert site.context == "pipeline .gitlab-ci.yml / job api / backend/scripts/setup.sh:3"
 
 
 # --- CA202 ----------------------------------------------------------------------------------
@@ -497,11 +531,29 @@ def test_ca204_counts_parallel_instances_and_respects_pull(make_repo: MakeRepo) 
     report = audit(make_repo, {".gitlab-ci.yml": base, "requirements.txt": REQS})
     finding = only(report, "CA204")
     assert finding.location.line == 4
-    assert "`test` (parallel: 3)" in finding.message and "all 3 job runs" in finding.message
+    assert "`test` (parallel: 3)" in finding.message and "the 3 runs of `test`" in finding.message
     pulled = base.replace("paths: [.cache/pip]\n", "paths: [.cache/pip]\n    policy: $POLICY\n")
     assert not of_rule(
         audit(make_repo, {".gitlab-ci.yml": pulled, "requirements.txt": REQS}), "CA204"
     )
+
+
+def test_ca204_only_where_runs_fill_the_cache_alike(make_repo: MakeRepo) -> None:
+    base = (
+        "variables:\n  PIP_CACHE_DIR: $CI_PROJECT_DIR/.cache/pip\n"
+        "default:\n  cache:\n    key: {files: [tox.ini]}\n    paths: [.cache/pip]\n"
+        "py312:\n  script: [pip install tox, tox -e py312]\n"
+        "lint:\n  script: [pip install tox, tox -e lint]\n"
+        "docs:\n  script: [pip install tox, tox -e docs]\n"
+        "matrix:\n  parallel: {matrix: [{PY: ['3.11', '3.12']}]}\n"
+        "  image: python:$PY\n  script: [pip install tox, tox -e py]\n"
+    )
+    files = {"tox.ini": "[tox]\nenv_list = py312, lint, docs\n"}
+    # each job (and each matrix image) puts other packages into the shared cache
+    assert not of_rule(audit(make_repo, {".gitlab-ci.yml": base, **files}), "CA204")
+    twins = base + "again:\n  script: [pip install tox, tox -e lint]\n"
+    finding = only(audit(make_repo, {".gitlab-ci.yml": twins, **files}), "CA204")
+    assert "the 2 runs of `lint` and `again`" in finding.message
 
 
 def test_ca205_points_at_unprotect(make_repo: MakeRepo) -> None:
@@ -830,3 +882,22 @@ def test_each_image_gets_its_own_cache_ref(make_repo: MakeRepo) -> None:
     assert "--cache-from $CI_REGISTRY_IMAGE:api " in snippets[0]
     assert "--cache-from $CI_REGISTRY_IMAGE/web:latest " in snippets[1]
     assert "ref=registry.example.com/acme/tool:buildcache-1.0 " in snippets[2]
+
+
+def test_ca201_poetry_config_in_project_venv_is_the_cached_environment(
+    make_repo: MakeRepo,
+) -> None:
+    ci = (
+        "variables:\n  PIP_CACHE_DIR: $CI_PROJECT_DIR/.cache/pip\n"
+        "cache:\n  key: {files: [poetry.lock]}\n  paths: [.cache/pip, .venv/]\n"
+        "before_script:\n  - pip install poetry\n  - poetry config virtualenvs.in-project true\n"
+        "build:\n  script: [poetry install]\n"
+    )
+    files = {
+        "pyproject.toml": '[tool.poetry]\nname = "x"\n[tool.poetry.dependencies]\nrequests = "*"\n',
+        "poetry.lock": "[metadata]\nlock-version = '2.0'\n",
+    }
+    assert not of_rule(audit(make_repo, {".gitlab-ci.yml": ci, **files}), "CA201")
+    elsewhere = ci.replace("virtualenvs.in-project true", "virtualenvs.in-project false")
+    finding = only(audit(make_repo, {".gitlab-ci.yml": elsewhere, **files}), "CA201")
+    assert "poetry install" in finding.message

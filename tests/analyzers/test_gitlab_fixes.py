@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 from tests.conftest import run_audit
 
 from cacheaudit.model import Finding
+from cacheaudit.parsing import yaml as cy
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gitlab"
 
@@ -45,6 +46,7 @@ def _cases() -> list[tuple[str, str]]:
 
 def _yaml() -> YAML:
     yaml = YAML()
+    yaml.Constructor = cy._psych_merges_constructor()  # repeated `<<` keys, as GitLab reads them
     yaml.preserve_quotes = True
     yaml.width = 4096
     return yaml

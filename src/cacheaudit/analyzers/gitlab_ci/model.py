@@ -165,6 +165,9 @@ class Job:
     """The job's image name (``image:`` or ``image: name:``), as written."""
     runs_note: str = ""
     """How ``parallel`` was counted (``parallel: 3``, ``matrix 2×3 + 1``)."""
+    release_only: str = ""
+    """Why the job runs only for releases (``release:``, ``only: [tags]``, tag-only ``rules:``),
+    or ``""``."""
 
     def inherits_default(self, keyword: str) -> bool:
         return self.inherit_default is None or keyword in self.inherit_default
@@ -239,6 +242,15 @@ class Step:
     env: dict[str, EnvVar]
     workdir: str | None
     """Directory relative to the project root, None once unknowable (``cd $SOMEWHERE``)."""
+    via: Location | None = None
+    """For a command of a repository script the job runs (``./ci/test.sh``, ``make test``):
+    the line of the CI file that runs it (the outermost call)."""
+
+    @property
+    def at(self) -> Location:
+        """Where findings about this command point: its CI-file line, or for a command of a
+        script, the CI line that calls the script (the job is configured there)."""
+        return self.via or Location(self.path, self.command.line)
 
 
 @dataclass(frozen=True)

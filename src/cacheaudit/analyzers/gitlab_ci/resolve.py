@@ -441,7 +441,44 @@ def _job(
         problems=tuple(dict.fromkeys(p.message for p in problems)),
         inherit_default=_inherit_rule(mapping, "default"),
         inherit_variables=_inherit_rule(mapping, "variables"),
+        release_only=_release_only(effective),
     )
+
+
+_TAG_TEST = re.compile(r"(?<![!\w])\$\{?CI_COMMIT_TAG\}?(?!\s*==)(?!\w)")
+"""``$CI_COMMIT_TAG`` tested as set (alone, ``=~ /v.*/``, ``!= null``), not as unset (``==
+null``, ``!$CI_COMMIT_TAG``)."""
+
+
+def _release_only(job: dict[str, Value]) -> str:
+    """Why the job runs only for releases (``release:``, ``only: [tags]``, rules that all need
+    ``$CI_COMMIT_TAG``), or ``""``."""
+    if job.get("release") is not None:
+        return "it makes a release (`release:`)"
+    only = job.get("only")
+    if only is not None:
+        refs = only.get("refs") if only.map is not None else only
+        names = [t.strip() for v in flatten(refs) if (t := v.text)]
+        if names and all(n == "tags" for n in names):
+            return "it runs only for tags (`only: tags`)"
+    rules = job.get("rules")
+    items = rules.seq if rules is not None else None
+    if not items:
+        return ""
+    runnable = []
+    for rule in items:
+        when = rule.get("when")
+        if when is not None and (when.text or "").strip() == "never":
+            continue
+        runnable.append(rule)
+    if not runnable:
+        return ""
+    for rule in runnable:
+        condition = rule.get("if")
+        text = condition.text if condition is not None else None
+        if not text or not all(_TAG_TEST.search(part) for part in text.split("||")):
+            return ""
+    return "its `rules:` run it only for tags"
 
 
 def _inherit_rule(job: dict[str, Value], what: str) -> tuple[str, ...] | None:

@@ -6,20 +6,29 @@ from __future__ import annotations
 from collections import Counter
 
 from cacheaudit.analyzers.gitlab_ci.audit import Audit
-from cacheaudit.analyzers.gitlab_ci.model import Facts, JobCache, Origin, flatten, truthy
+from cacheaudit.analyzers.gitlab_ci.model import Facts, JobCache, Origin, Place, flatten, truthy
 from cacheaudit.analyzers.gitlab_ci.places import (
     cache_dir,
     cache_policy,
     constant_key,
+    env_target,
     is_env_dir,
     key_identity,
     meant_for,
     tool_of,
 )
 from cacheaudit.analyzers.gitlab_ci.resolve import missing_file_fix
-from cacheaudit.analyzers.gitlab_ci.text import Tree, and_list, cap, emit, plain, style_of, verb
+from cacheaudit.analyzers.gitlab_ci.text import (
+    Tree,
+    and_list,
+    cap,
+    emit,
+    plain,
+    style_of,
+    verb,
+)
 from cacheaudit.analyzers.gitlab_ci.tools import ENV_DIRS, TOOLS
-from cacheaudit.installs import LOCKFILES_BY_TOOL
+from cacheaudit.installs import LOCKFILES_BY_TOOL, install_inputs
 from cacheaudit.model import Fix
 from cacheaudit.paths import normalize
 
@@ -149,6 +158,19 @@ def judge_policies(audit: Audit, facts: list[Facts]) -> None:
         policies = [cache_policy(f.job, c.spec) for f, c in members]
         if any(p != "pull-push" for p in policies):
             continue
+        runs: Counter[tuple[tuple[str, ...], ...]] = Counter()
+        same: dict[tuple[tuple[str, ...], ...], list[str]] = {}
+        for fact, cache in members:
+            fills = fills_of(audit, fact, cache)
+            if fills and not fact.job.runs_note.startswith("matrix"):
+                runs[fills] += fact.job.parallel
+                same.setdefault(fills, []).append(fact.job.name)
+        if not runs or max(runs.values()) < 2:
+            # each job puts other packages into the shared cache (other tox/nox sessions,
+            # requirement files, matrix images): `policy: pull` would keep theirs out, so
+            # pushing from every job is not a mistake. Only runs that install the very same
+            # thing push the same archive for nothing.
+            continue
         origins = Counter((c.spec.origin.path, c.spec.origin.line) for _, c in members)
         top_origin = min(origins, key=lambda o: (-origins[o], o))
         cache = next(
@@ -157,14 +179,16 @@ def judge_policies(audit: Audit, facts: list[Facts]) -> None:
         jobs = [f.job.name for f, _ in members]
         readers = jobs[1:] if len(jobs) > 1 else jobs
         shown = ", ".join(f"`{p}`" for p in paths)
-        count = instances
+        twins = max(runs, key=lambda k: runs[k])
+        alike = f"{runs[twins]} runs of {and_list([f'`{n}`' for n in same[twins]])}"
 
-        def message(names: str, shown: str = shown, count: int = count) -> str:
+        def message(names: str, shown: str = shown, alike: str = alike) -> str:
             return (
                 f"{cap(names)} {verb(names, 'shares', 'share')} the dependency cache "
-                f"({shown}) and all {count} job runs upload it again at the end (default "
-                "`policy: pull-push`): only the job that fills it should push; jobs that "
-                "only read it should use `policy: pull`."
+                f"({shown}) with the default `policy: pull-push`, and the {alike} install "
+                "the very same packages into it: whenever those change, every one of these "
+                "runs downloads them and uploads the same archive under the one key. Let one "
+                "job fill the cache and give the others `policy: pull`."
             )
 
         fix = policy_fix(audit, members[0][0], cache, readers)
@@ -177,6 +201,30 @@ def judge_policies(audit: Audit, facts: list[Facts]) -> None:
                 message,
                 fix,
             )
+
+
+def fills_of(audit: Audit, fact: Facts, cache: JobCache) -> tuple[tuple[str, ...], ...]:
+    """What the job installs, as written with the files each install reads, when some of it
+    goes into the cache; empty for a job that only reads the cache. Every install counts,
+    not only those known to land in the cache: two jobs that run different tox/nox sessions
+    (whose installer may be pip or uv) fill it differently."""
+    out = []
+    fills = False
+    for step, install, _ in fact.installs:
+        spec = tool_of(install)
+        if spec is not None:
+            place = cache_dir(audit.ctx, fact.job, step, install)
+            environment = env_target(fact.job, step, install)
+            fills = (
+                fills
+                or cache.covers(place)
+                or (environment is not None and cache.covers(Place("project", environment)))
+            )
+        inputs = (
+            install_inputs(install, audit.ctx, step.workdir) if step.workdir is not None else ()
+        )
+        out.append((install.tool, " ".join(install.command.argv), *inputs))
+    return tuple(sorted(set(out))) if fills else ()
 
 
 def policy_fix(audit: Audit, fact: Facts, cache: JobCache, readers: list[str]) -> Fix:

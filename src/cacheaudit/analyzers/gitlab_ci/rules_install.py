@@ -6,7 +6,15 @@ from __future__ import annotations
 import posixpath
 
 from cacheaudit.analyzers.gitlab_ci.audit import Audit
-from cacheaudit.analyzers.gitlab_ci.model import Facts, JobCache, Place, Step, path_covers
+from cacheaudit.analyzers.gitlab_ci.installs import rank
+from cacheaudit.analyzers.gitlab_ci.model import (
+    Facts,
+    JobCache,
+    Place,
+    Step,
+    flatten,
+    path_covers,
+)
 from cacheaudit.analyzers.gitlab_ci.places import (
     cache_dir,
     disabled_by_env,
@@ -24,6 +32,7 @@ from cacheaudit.analyzers.gitlab_ci.text import (
     cap,
     column_of,
     emit,
+    plain,
     quoted,
     short,
     source_line,
@@ -73,10 +82,24 @@ def judge_installs(audit: Audit, fact: Facts) -> None:
                     empty_cache(audit, fact, spec, place, path)
             continue  # a meant path outside the project is CA202 from judge_paths
         uncached.setdefault(spec.tool, []).append((step, install, ordinal))
+    if audit.release_job(fact):
+        return  # a release builds from a clean slate: its installs are not CA201's business
     for tool, found in uncached.items():
-        # one finding per job and tool, at its first uncached install: one cache fixes all
-        step, install, ordinal = found[0]
-        report_uncached(audit, fact, step, install, TOOLS[tool], ordinal, len(found) - 1)
+        # one finding per job and tool (one cache fixes all), at the install of the
+        # dependency set: not at a bootstrap before it, and a job that only bootstraps
+        # (`pip install poetry` to publish) is not told to cache
+        ranked = [(rank(audit.ctx, i, s), s, i, o) for s, i, o in found]
+        best = max(r for r, _, _, _ in ranked)
+        if best == 0:
+            continue
+        # at equal rank, the job's own `script:` line (`tox -e py312`) over an inherited
+        # `before_script:` one
+        _, step, install, ordinal = max(
+            (c for c in ranked if c[0] == best),
+            key=lambda c: c[1].owner == fact.job.name and c[1].section == "script",
+        )
+        others = sum(1 for r, _, i, _ in ranked if r > 0 and i is not install)
+        report_uncached(audit, fact, step, install, TOOLS[tool], ordinal, others)
 
 
 PER_PIPELINE_VARS = ("CI_COMMIT_SHA", "CI_COMMIT_SHORT_SHA", "CI_PIPELINE_ID", "CI_PIPELINE_IID",
@@ -191,8 +214,24 @@ def report_uncached(
 ) -> None:
     job = fact.job
     command = short(install.command.text)
-    location = Location(step.path, step.command.line, column_of(audit.ctx, step))
     subject = f"{step.owner} / {step.section} / {install.tool} install #{ordinal}"
+    keyword = job.cache_keyword
+    replaced = bool(
+        fact.caches
+        and keyword is not None
+        and keyword.owner == job.name
+        and (step.owner != job.name or step.via is not None)
+        and job.cache_state == "own"
+    )
+    if replaced and keyword is not None:
+        # the install comes from a template (or a default `before_script`) that other jobs
+        # share; this job's own `cache:` is what leaves it out: point there
+        location = keyword.location
+        subject = f"{job.name} / cache / {spec.tool}"
+    elif step.via is None:
+        location = Location(step.path, step.command.line, column_of(audit.ctx, step))
+    else:
+        location = step.via  # the job runs the script here: its cache is configured here
     if job.cache_state == "disabled" and job.cache_keyword is not None:
         where = f"{job.cache_keyword.path}:{job.cache_keyword.line}"
         reason = f"its `cache: []` ({where}) turns the default cache off"
@@ -208,6 +247,11 @@ def report_uncached(
     else:
         shown = ", ".join(f"`{p.raw}`" for c in fact.caches for p in c.paths) or "its cache"
         reason = f"its cache ({shown}) does not hold {spec.tool}'s downloads"
+        if replaced:
+            reason = (
+                f"its own `cache:` ({shown}), which replaces any inherited one, does not hold "
+                f"{spec.tool}'s downloads"
+            )
     if install.no_cache:
         reason += f", and `{command}` turns {spec.tool}'s own cache off"
     place = cache_dir(audit.ctx, job, step, install)
@@ -219,6 +263,8 @@ def report_uncached(
 
     def message(jobs: str) -> str:
         what = f"`{command}`"
+        if step.via is not None or replaced:
+            what += f" in {step.path}:{step.command.line}"
         counts = {n for n, _ in details.values()}
         if len(counts) == 1 and (n := counts.pop()):
             what += f" (and {n} more {spec.tool} install{'s' if n > 1 else ''})"
@@ -374,7 +420,13 @@ def cache_fix(
             body.append(("before_script", [spec.fix_command]))
         else:
             body.append(("variables", [(spec.env[0], quoted(f"$CI_PROJECT_DIR/{target}"))]))
-    body.append(("cache", cache_body(files, spec.tool, [target + "/"])))
+    new = cache_body(files, spec.tool, [target + "/"])
+    kept = audit.dependency_caches(fact)
+    if kept and len(kept) < 4:
+        # a job's `cache:` replaces every inherited one: keep the caches its installs use
+        body.append(("cache", (*(restated(c) for c in kept), new)))
+    else:
+        body.append(("cache", new))
     lock = f"keyed on {and_list(files)}"
     extra = f" and drop the flag that turns {spec.tool}'s cache off" if install.no_cache else ""
     first = (
@@ -387,6 +439,34 @@ def cache_fix(
         "`cache:` takes a list of up to four caches).",
         emit([(fact.job.name, body)], style),
     )
+
+
+def restated(cache: JobCache) -> Tree:
+    """An existing cache written out again, for a fix that gives the job a ``cache:`` list."""
+    spec = cache.spec
+    body: Tree = []
+    key = spec.key
+    if key is not None and key.text is not None:
+        body.append(("key", plain(key.text)))
+    elif key is not None and key.map is not None:
+        inner: Tree = []
+        for name in ("files", "files_commits"):
+            if (files := key.map.get(name)) is not None:
+                inner.append((name, [v.text or "" for v in flatten(files)]))
+        prefix = key.map.get("prefix")
+        if prefix is not None and prefix.text:
+            inner.append(("prefix", plain(prefix.text)))
+        body.append(("key", inner))
+    if cache.paths:
+        body.append(("paths", [p.raw for p in cache.paths]))
+    if spec.untracked:
+        body.append(("untracked", "true"))
+    for name, value in (("policy", spec.policy), ("unprotect", spec.unprotect)):
+        if value is not None and value.text:
+            body.append((name, plain(value.text)))
+    if spec.when != "on_success":
+        body.append(("when", spec.when))
+    return body
 
 
 def _line_without_no_cache(ctx: RepoContext, step: Step) -> Fix:

@@ -54,13 +54,14 @@ def _walk(
     shell: _Shell,
     steps: list[Step],
     depth: int,
+    via: Location | None = None,
 ) -> None:
     for cmd in commands:
         env = dict(shell.env)
         location = Location(path, cmd.line)
         for name, value in cmd.env:
             env[name] = EnvVar(value, True, location, "inline", owner)
-        steps.append(Step(cmd, path, owner, section, env, shell.workdir))
+        steps.append(Step(cmd, path, owner, section, env, shell.workdir, via))
         if not cmd.argv:  # `A=b` alone: a shell variable; exported only if it already was
             for name, value in cmd.env:
                 if name in shell.env:
@@ -70,7 +71,10 @@ def _walk(
         for run in scripts.follow(ctx, cmd, shell.workdir) if depth < MAX_SCRIPT_DEPTH else ():
             inner = shell if run.sourced else shell.copy()
             inner.workdir = inner.workdir if run.sourced else run.workdir
-            _walk(ctx, list(run.commands), run.path, run.path, section, inner, steps, depth + 1)
+            _walk(
+                ctx, list(run.commands), run.path, run.path, section, inner, steps, depth + 1,
+                via or location,
+            )  # fmt: skip
 
 
 def _update_shell(cmd: Command, location: Location, owner: str, shell: _Shell) -> None:
@@ -103,6 +107,12 @@ def _update_shell(cmd: Command, location: Location, owner: str, shell: _Shell) -
         if setting is not None:
             tool, value = setting
             shell.env[f"@{tool}"] = EnvVar(value, True, location, "config", owner)
+        words = [w for w in argv[1:] if not w.startswith("-")]
+        if program == "poetry" and words[:2] == ["config", "virtualenvs.in-project"]:
+            # the same setting as POETRY_VIRTUALENVS_IN_PROJECT: the environment is `.venv`
+            value = words[2] if len(words) > 2 else ""
+            name = "POETRY_VIRTUALENVS_IN_PROJECT"
+            shell.env[name] = EnvVar(value, True, location, "config", owner)
 
 
 def _chdir(shell: _Shell, args: tuple[str, ...]) -> str | None:
