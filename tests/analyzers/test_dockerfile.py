@@ -1190,3 +1190,50 @@ def test_inputs_skip_stdin_and_include_the_pyproject_of_a_group(make_repo: MakeR
         (4, ("pyproject.toml",)),
         (5, ()),
     ]
+
+
+# --- fixes that reach a follow-up install ------------------------------------------------------
+
+
+def test_ca301_fix_for_pnpm_fetch_mounts_the_store_on_the_offline_install_too(
+    make_repo: MakeRepo,
+) -> None:
+    """One finding (the fetch), two edits: the offline install in a child stage reads the store
+    the fetch fills, which the mount moves out of the layer."""
+    report = audit(
+        make_repo,
+        """
+        FROM node:20-slim AS deps
+        WORKDIR /app
+        COPY pnpm-lock.yaml ./
+        RUN pnpm fetch
+        FROM deps AS build
+        COPY . .
+        RUN pnpm install --offline && pnpm run build
+        """,
+        **{"pnpm-lock.yaml": "lockfileVersion: '9.0'\n", "package.json": "{}\n", "a.js": ""},
+    )
+    finding = only(report, "CA301")
+    assert finding.location.line == 4
+    assert finding.fix is not None
+    mount = "--mount=type=cache,id=pnpm,target=/root/.local/share/pnpm/store"
+    assert [(e.start_line, e.text.count(mount)) for e in finding.fix.line_edits] == [(4, 1), (7, 1)]
+    assert "RUN at line 7" in finding.fix.description
+
+
+def test_ca301_fix_leaves_a_follow_up_that_already_mounts_the_cache(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM node:20-slim
+        WORKDIR /app
+        COPY pnpm-lock.yaml ./
+        RUN pnpm fetch
+        COPY . .
+        RUN --mount=type=cache,id=pnpm,target=/root/.local/share/pnpm/store pnpm install --offline
+        """,
+        **{"pnpm-lock.yaml": "lockfileVersion: '9.0'\n", "package.json": "{}\n", "a.js": ""},
+    )
+    finding = only(report, "CA301")
+    assert finding.fix is not None
+    assert [e.start_line for e in finding.fix.line_edits] == [4]

@@ -18,6 +18,7 @@ from cacheaudit.analyzers.dockerfile.model import (
     _is_glob,
     _join,
     _location,
+    _mount_target,
 )
 from cacheaudit.analyzers.dockerfile.mounts import SiteCache, _site_cache
 from cacheaudit.installs import implicit_inputs
@@ -146,19 +147,69 @@ def _project_after_requirements(dc: DockerfileModel, run: RunInfo, install: Inst
 def _after_pnpm_fetch(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bool:
     """``pnpm install`` after ``pnpm fetch`` in the stage chain installs from the store the fetch
     filled (pnpm's Docker recipe), unless the fetch filled a cache mount this RUN lacks."""
-    if install.tool != "pnpm" or install.action == "fetch" or install.packages:
+    fetch = _pnpm_fetch_before(dc, run, install)
+    if fetch is None:
         return False
+    fetched_into = _cache_ids(fetch)
+    return not fetched_into or bool(fetched_into & _cache_ids(run))
+
+
+def _pnpm_fetch_before(
+    dc: DockerfileModel, run: RunInfo, install: InstallCommand
+) -> RunInfo | None:
+    """The RUN with the ``pnpm fetch`` whose store this ``pnpm install`` reads, if any."""
+    if install.tool != "pnpm" or install.action == "fetch" or install.packages:
+        return None
     chain = {id(s) for s in run.stage.chain()}
-    mounts = {m.text for m in run.instruction.mounts if m.type == "cache"}
     for other in dc.runs:
         if other is run:
             break
         if id(other.stage) not in chain:
             continue
         if any(i.tool == "pnpm" and i.action == "fetch" for i in other.installs):
-            fetched_into = {m.text for m in other.instruction.mounts if m.type == "cache"}
-            return not fetched_into or bool(fetched_into & mounts)
-    return False
+            return other
+    return None
+
+
+def _cache_ids(run: RunInfo) -> set[str]:
+    """The caches a RUN mounts, by BuildKit's identity (``id``, which defaults to the target)."""
+    ids = set()
+    for mount in run.instruction.mounts:
+        if mount.type == "cache":
+            target = _mount_target(mount, run.variables, run.workdir)
+            ident = mount.get("id") or target
+            if ident:
+                ids.add(ident)
+    return ids
+
+
+def followups(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> list[RunInfo]:
+    """Later RUNs (in this stage or stages built FROM it) whose install reads what this one
+    fetched: ``pnpm install --offline`` after ``pnpm fetch``, ``uv sync`` after ``uv sync
+    --no-install-project``. A cache mount added to this RUN moves what it fetched into the
+    mount, so they need the same mount."""
+    flags = DEPS_FIRST_FLAGS.get(install.tool, ())
+    deps_first = bool(flags) and any(f in install.options for f in flags)
+    if not (install.tool == "pnpm" and install.action == "fetch") and not deps_first:
+        return []
+    found: list[RunInfo] = []
+    for later in dc.runs:
+        if later.instruction.line <= run.instruction.line:
+            continue
+        if all(s is not run.stage for s in later.stage.chain()):
+            continue
+        for other in later.installs:
+            if install.tool == "pnpm":
+                hit = _pnpm_fetch_before(dc, later, other) is run
+            else:
+                hit = (
+                    other.tool == install.tool
+                    and not any(f in other.options for f in flags)
+                    and _signature(later, other) == _signature(run, install)
+                )
+            if hit and all(r is not later for r in found):
+                found.append(later)
+    return found
 
 
 def _signature(run: RunInfo, install: InstallCommand) -> tuple[object, ...]:
