@@ -1237,3 +1237,63 @@ def test_ca301_fix_leaves_a_follow_up_that_already_mounts_the_cache(make_repo: M
     finding = only(report, "CA301")
     assert finding.fix is not None
     assert [e.start_line for e in finding.fix.line_edits] == [4]
+
+
+# --- CA308: docker-clean turned off once per stage chain ---------------------------------------
+
+
+def _fixed_text(root: Path, name: str = "Dockerfile") -> str:
+    from cacheaudit.config import build_config
+    from cacheaudit.fix.engine import run
+
+    outcome = run(build_config(root), unsafe=True)
+    return outcome.changes[name][1].decode("utf-8")
+
+
+def test_ca308_fixes_turn_docker_clean_off_once_before_the_first_apt_run(
+    make_repo: MakeRepo,
+) -> None:
+    """Two apt RUNs in a stage and one in a stage built FROM it: each fix carries the same edit
+    before the first apt RUN, so the keep-cache RUN lands once."""
+    root = make_repo(
+        {
+            "Dockerfile": dedent(
+                """\
+                FROM debian:bookworm AS base
+                RUN apt-get update && apt-get install -y curl
+                RUN apt-get update && apt-get install -y git
+                FROM base AS dev
+                RUN apt-get update && apt-get install -y vim
+                """
+            )
+        }
+    )
+    report = run_audit(root)
+    fixes = [f.fix for f in rule(report, "CA308") if f.fix is not None]
+    assert len(fixes) == 3
+    keep = [e for fix in fixes for e in fix.line_edits if "docker-clean" in e.text]
+    assert {(e.start_line, e.end_line) for e in keep} == {(2, 2)}
+    text = _fixed_text(root)
+    assert text.count("docker-clean") == 1
+    assert text.index("docker-clean") < text.index("apt-get install -y curl")
+
+
+def test_ca308_fix_adds_no_keep_cache_run_where_the_base_stage_has_one(
+    make_repo: MakeRepo,
+) -> None:
+    root = make_repo(
+        {
+            "Dockerfile": dedent(
+                """\
+                FROM debian:bookworm AS base
+                RUN rm -f /etc/apt/apt.conf.d/docker-clean
+                FROM base AS dev
+                RUN apt-get update && apt-get install -y vim
+                """
+            )
+        }
+    )
+    finding = only(run_audit(root), "CA308")
+    assert finding.fix is not None
+    assert all("docker-clean" not in e.text for e in finding.fix.line_edits)
+    assert _fixed_text(root).count("docker-clean") == 1

@@ -145,12 +145,11 @@ def _ca308(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> Findin
             "removes /etc/apt/apt.conf.d/docker-clean, which deletes every downloaded package "
             "after the install: the /var/cache/apt mount stays empty."
         )
-        text = f"RUN {APT_KEEP}\n{run.instruction.text}"
         fix = Fix(
-            "Keep downloaded packages: add this RUN before the install (Docker's RUN --mount "
-            "reference recipe).",
+            "Keep downloaded packages: add this RUN before the stage's first apt RUN (Docker's "
+            "RUN --mount reference recipe).",
             f"RUN {APT_KEEP}",
-            line_edits=(_replace(run.instruction, text),),
+            line_edits=_keep_packages(dc, run) or (),
         )
         weight = 0.5
     else:
@@ -212,14 +211,38 @@ def _fix_apt(dc: DockerfileModel, run: RunInfo) -> Fix:
             "apt-get update && ",
         ),
     )
-    prelude = "" if run.docker_clean_off else f"RUN {APT_KEEP}\n"
+    keep = _keep_packages(dc, run)
+    edits = [_replace(run.instruction, text)]
+    if keep is not None and keep[0].start_line == run.instruction.line:
+        edits = [_replace(run.instruction, f"RUN {APT_KEEP}\n{text}")]
+    elif keep is not None:
+        edits.extend(keep)
     return Fix(
         "Keep apt's downloads and lists in cache mounts (sharing=locked: apt needs exclusive "
-        "access) instead of deleting them, and stop docker-clean from emptying the cache; the "
-        "lists no longer need removing because the mounts never reach the image.",
-        prelude + text,
-        line_edits=(_replace(run.instruction, prelude + text),),
+        "access) instead of deleting them, and stop docker-clean from emptying the cache (once, "
+        "before the stage's first apt RUN); the lists no longer need removing because the "
+        "mounts never reach the image.",
+        (f"RUN {APT_KEEP}\n" if keep is not None else "") + text,
+        line_edits=tuple(edits),
     )
+
+
+def _keep_packages(dc: DockerfileModel, run: RunInfo) -> tuple[LineEdit] | None:
+    """The edit that turns Debian's docker-clean off for the stage: the RUN of
+    :data:`APT_KEEP` put before the first apt RUN of the stage chain (so every apt RUN after it,
+    in this stage and the stages built FROM it, keeps its downloads); None when an earlier RUN
+    already did it. Every apt fix in the chain carries the same edit, so the fix engine applies
+    it once and recomputes the others."""
+    if run.docker_clean_off:
+        return None
+    chain = {id(s) for s in run.stage.chain()}
+    first = next(
+        r
+        for r in dc.runs
+        if id(r.stage) in chain and (r is run or any(i.tool == "apt" for i in r.installs))
+    )
+    line = first.instruction.line
+    return (LineEdit(line, line, f"RUN {APT_KEEP}\n{dc.lines[line - 1]}"),)
 
 
 # --- CA306 -------------------------------------------------------------------------------------
