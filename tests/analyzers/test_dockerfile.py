@@ -3,6 +3,7 @@ says, where it points, the fix it proposes, and the installs it records."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -1297,3 +1298,55 @@ def test_ca308_fix_adds_no_keep_cache_run_where_the_base_stage_has_one(
     assert finding.fix is not None
     assert all("docker-clean" not in e.text for e in finding.fix.line_edits)
     assert _fixed_text(root).count("docker-clean") == 1
+
+
+# --- CA305: stages CI builds with --target are shipped -----------------------------------------
+
+_TARGETED = """\
+FROM debian:bookworm-slim AS base
+RUN apt-get update && apt-get install -y curl
+FROM base AS pr-test
+RUN apt-get update && apt-get install -y git
+FROM base AS release
+CMD ["bash"]
+"""
+
+
+def _ca305_stages(report: Report) -> list[str]:
+    return sorted(f.subject.split(" / ")[0] for f in rule(report, "CA305"))
+
+
+def test_ca305_follows_a_node_run_package_script_that_builds_a_target(make_repo: MakeRepo) -> None:
+    """uptime-kuma: the workflow runs `node --run build-docker-pr-test`, whose package.json
+    script builds `--target pr-test2` of docker/dockerfile and pushes it."""
+    script = "docker buildx build -f docker/Dockerfile -t acme/app:pr --target pr-test . --push"
+    workflow = "on: workflow_dispatch\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+    workflow += "      - run: node --run build-pr\n"
+    root = make_repo(
+        {
+            "docker/Dockerfile": _TARGETED,
+            "package.json": json.dumps({"scripts": {"build-pr": script}}),
+            ".github/workflows/pr.yml": workflow,
+        }
+    )
+    report = run_audit(root)
+    assert _ca305_stages(report) == ["stage base", "stage pr-test"]
+    assert "--target in .github/workflows/pr.yml" in rule(report, "CA305")[1].message
+
+
+def test_ca305_reads_the_target_input_of_build_push_action(make_repo: MakeRepo) -> None:
+    action = (
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: docker/build-push-action@v6\n"
+        "        with:\n          file: docker/Dockerfile\n          target: pr-test\n"
+    )
+    report = run_audit(
+        make_repo({"docker/Dockerfile": _TARGETED, ".github/workflows/i.yml": action})
+    )
+    assert _ca305_stages(report) == ["stage base", "stage pr-test"]
+
+
+def test_ca305_ignores_a_target_built_only_by_a_script_ci_never_runs(make_repo: MakeRepo) -> None:
+    local = '{"scripts": {"local": "docker build -f docker/Dockerfile --target pr-test ."}}\n'
+    report = run_audit(make_repo({"docker/Dockerfile": _TARGETED, "package.json": local}))
+    assert _ca305_stages(report) == ["stage base"]

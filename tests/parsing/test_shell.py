@@ -1335,6 +1335,14 @@ def test_image_builds(text: str, kind: str, dockerfile: str | None, context: str
     assert installs(text) == []
 
 
+def test_image_build_target() -> None:
+    assert [b.target for b in builds("docker buildx build --target test -f d/Dockerfile .")] == [
+        "test"
+    ]
+    assert [b.target for b in builds("/kaniko/executor --context . --target=app")] == ["app"]
+    assert [b.target for b in builds("docker build .")] == [None]
+
+
 def test_image_build_cache_options() -> None:
     (build,) = builds("docker buildx build --cache-from type=gha --cache-to type=gha,mode=max .")
     assert build.cache_from == ("type=gha",)

@@ -201,6 +201,8 @@ class ImageBuildCommand:
     """``--cache-to`` values."""
     options: tuple[str, ...] = ()
     """Options as written, without their values."""
+    target: str | None = None
+    """``--target`` (docker/podman/buildah build, kaniko): the stage built."""
 
     @property
     def line(self) -> int:
@@ -1315,6 +1317,7 @@ def _image_build(command: Command) -> ImageBuildCommand | None:
         cache_from=tuple(a.get("--cache-from")),
         cache_to=tuple(a.get("--cache-to")),
         options=tuple(a.options),
+        target=next(reversed(a.get("--target")), None),
     )
 
 
@@ -1380,5 +1383,5 @@ def _kaniko(command: Command, args: list[str]) -> ImageBuildCommand:
     dockerfile = next(iter(a.get("-f", "--dockerfile")), None)
     return ImageBuildCommand(
         "kaniko", command, dockerfile, context, cache_from=tuple(cache_from),
-        options=tuple(a.options),
+        options=tuple(a.options), target=next(reversed(a.get("--target")), None),
     )  # fmt: skip
