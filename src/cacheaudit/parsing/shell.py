@@ -1088,7 +1088,9 @@ def _node(command: Command, prog: str, args: list[str]) -> InstallCommand | None
     elif prog == "pnpm":
         action = {"install": "install", "i": "install", "fetch": "fetch", "add": "add"}.get(first)
     elif prog == "bun":
-        action = {"install": "install", "i": "install", "add": "add", "a": "add"}.get(first)
+        # `bun ci` is `bun install --frozen-lockfile`
+        action = {"install": "install", "i": "install", "ci": "install", "add": "add"}.get(first)
+        action = action or ("add" if first == "a" else None)
         if "--lockfile-only" in a.options:
             return None
     elif ops[:2] == ["workspaces", "focus"]:  # yarn berry: install some workspaces' deps

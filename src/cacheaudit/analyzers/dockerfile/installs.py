@@ -48,7 +48,7 @@ def _downloads(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bo
     if _tool_bootstrap(install):
         return False
     global_ = {"-g", "--global"} & set(install.options) or install.action.startswith("global")
-    if install.tool in ("npm", "pnpm", "yarn") and len(install.packages) <= 1 and global_:
+    if install.tool in ("npm", "pnpm", "yarn", "bun") and len(install.packages) <= 1 and global_:
         return False  # one global tool (`npm i -g @go-task/cli`): a bootstrap (RULES.md)
     if install.tool not in ("pip", "uv") or install.packages or install.requirement_files:
         return True

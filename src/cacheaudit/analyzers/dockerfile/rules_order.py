@@ -58,11 +58,12 @@ _EXTRA_FILES: dict[str, tuple[str, ...]] = {
     "npm": (".npmrc",),
     "yarn": (".npmrc", ".yarnrc"),
     "pnpm": (".npmrc", "pnpm-workspace.yaml", ".pnpmfile.cjs"),
+    "bun": (".npmrc", "bunfig.toml"),
     "pipenv": (),
 }
 """Files next to the manifests that the install also reads, copied when they exist."""
 
-_NODE = frozenset({"npm", "yarn", "pnpm"})
+_NODE = frozenset({"npm", "yarn", "pnpm", "bun"})
 _LIFECYCLE = ("preinstall", "install", "postinstall", "prepare")
 _HARMLESS_SCRIPT = re.compile(
     r"^\s*(?:npx\s+)?(?:only-allow\b|husky\b|is-ci\b|echo\b|exit 0\s*$|true\s*$)"
