@@ -45,7 +45,7 @@ def _downloads(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bo
         return False
     if _repeats_earlier(dc, run, install):
         return False
-    if _tool_bootstrap(install):
+    if _tool_bootstrap(dc, run, install):
         return False
     global_ = {"-g", "--global"} & set(install.options) or install.action.startswith("global")
     if install.tool in ("npm", "pnpm", "yarn", "bun") and len(install.packages) <= 1 and global_:
@@ -78,14 +78,54 @@ PYTHON_TOOLS = frozenset(
 (RULES.md), not the project's dependencies."""
 
 
-def _tool_bootstrap(install: InstallCommand) -> bool:
-    """``pip install poetry==1.8.3``, ``pip install --upgrade pip build``: tools only."""
+def _tool_bootstrap(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bool:
+    """``pip install poetry==1.8.3``, ``pip install --upgrade pip build``: tools only, installed
+    to be used after (``poetry install``, ``python -m build``, any later install) in this RUN,
+    later in the stage or in a stage built FROM it. Where nothing uses them, the tools are what
+    the image is for (``RUN pip install pipenv==$VERSION`` in pipenv's own image) and their
+    download is judged like any other."""
     if install.tool not in ("pip", "uv") or not install.packages:
         return False
     if install.requirement_files or install.local_targets or install.groups:
         return False
     names = {re.split(r"[\[<>=!~;@ ]", p, maxsplit=1)[0].lower() for p in install.packages}
-    return names <= PYTHON_TOOLS
+    return names <= PYTHON_TOOLS and _used_later(dc, run, install, names)
+
+
+def _used_later(
+    dc: DockerfileModel, run: RunInfo, install: InstallCommand, names: set[str]
+) -> bool:
+    """Whether a command after ``install`` in its stage chain runs one of the tools (by name or
+    ``python -m``) or installs from a registry (which a build tool or backend serves)."""
+    programs = names | {p for n in names for p in _TOOL_PROGRAMS.get(n, ())}
+    for later in dc.runs:
+        if later.instruction.line < run.instruction.line:
+            continue
+        if all(s is not run.stage for s in later.stage.chain()):
+            continue
+        commands = later.commands
+        if later is run:
+            index = next((i for i, c in enumerate(commands) if c is install.command), None)
+            commands = commands[index + 1 :] if index is not None else []
+        installs = {id(i.command): i for i in later.installs}
+        for command in commands:
+            module = command.argv[2] if command.argv[1:2] == ("-m",) else None
+            if command.program in programs or (module and module.lower() in programs):
+                return True
+            other = installs.get(id(command))
+            if other is not None and other.tool not in ("apt", "apk"):
+                return True
+    return False
+
+
+_TOOL_PROGRAMS: dict[str, tuple[str, ...]] = {
+    "pip-tools": ("pip-compile", "pip-sync", "piptools"),
+    "poetry-plugin-export": ("poetry",),
+    "poetry-plugin-bundle": ("poetry",),
+    "hatchling": ("hatch",),
+    "cython": ("cythonize",),
+}
+"""Programs a tool package provides under another name."""
 
 
 DEPS_FIRST_FLAGS: dict[str, tuple[str, ...]] = {
