@@ -167,11 +167,15 @@ def _repeats_earlier(dc: DockerfileModel, run: RunInfo, install: InstallCommand)
 
 def _project_after_requirements(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bool:
     """``pip install -e .`` (only local projects) after ``pip install -r requirements.txt`` in the
-    stage chain: the requirements brought the dependencies, this installs the project."""
+    stage chain, or ``uv pip install .`` after ``uv sync --no-install-project`` (any
+    dependencies-only install) of that project: the earlier install brought the dependencies,
+    this installs the project."""
     if install.tool not in ("pip", "uv") or install.packages or install.requirement_files:
         return False
     if not install.local_targets or install.groups:
         return False
+    workdir = _workdir_of(run, install)
+    projects = {_abs(t.split("[", 1)[0], workdir) for t in install.local_targets}
     chain = {id(s) for s in run.stage.chain()}
     for other in dc.runs:
         if id(other.stage) not in chain or other.instruction.line > run.instruction.line:
@@ -180,6 +184,10 @@ def _project_after_requirements(dc: DockerfileModel, run: RunInfo, install: Inst
             if earlier is install:
                 return False
             if earlier.cache_tool == install.cache_tool and earlier.requirement_files:
+                return True
+            flags = DEPS_FIRST_FLAGS.get(earlier.tool, ())
+            deps_first = any(f in earlier.options for f in flags)
+            if deps_first and projects == {_workdir_of(other, earlier)}:
                 return True
     return False
 
