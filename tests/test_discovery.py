@@ -23,6 +23,9 @@ DOCKER = "FROM python:3.12-slim\nRUN pip install requests\n"
         (".gitlab-ci.yml", FileKind.GITLAB_CI),
         ("Dockerfile", FileKind.DOCKERFILE),
         ("docker/Dockerfile.prod", FileKind.DOCKERFILE),
+        ("Dockerfile-alpine", FileKind.DOCKERFILE),
+        ("Dockerfile_dev", FileKind.DOCKERFILE),
+        ("DockerfileDebian", FileKind.DOCKERFILE),
         ("api.Dockerfile", FileKind.DOCKERFILE),
         ("web.dockerfile", FileKind.DOCKERFILE),
         ("Containerfile", FileKind.DOCKERFILE),
@@ -52,6 +55,8 @@ def test_classify_known_files(path: str, kind: FileKind) -> None:
         "Dockerfile.dockerignore",
         "src/pkg/dockerfile.py",  # a module about Dockerfiles
         "parsing/Dockerfile.rs",
+        "docs/Dockerfiles",  # a name ending in a lower-case word: not the Dockerfile convention
+        "Dockerfile-lint.sh",
         "docs/requirements.md",
         "notes.txt",
         "ci.yml",

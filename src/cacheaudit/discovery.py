@@ -102,8 +102,9 @@ def _is_dockerfile(name: str) -> bool:
         return False
     if lower in ("dockerfile", "containerfile"):
         return True
-    # `Dockerfile.prod` by convention, capitalised: `dockerfile.py` is a module, not a build file.
-    if name.startswith(("Dockerfile.", "Containerfile.")):
+    # `Dockerfile.prod`, `Dockerfile-alpine`, `DockerfileDebian` by convention, capitalised:
+    # `dockerfile.py` is a module, not a build file, and `Dockerfiles` a directory name.
+    if re.match(r"(?:Dockerfile|Containerfile)(?:[._-]\w|[A-Z])", name):
         return True
     return lower.endswith((".dockerfile", ".containerfile"))
 

@@ -3,6 +3,7 @@ says, where it points, the fix it proposes, and the installs it records."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -1190,3 +1191,162 @@ def test_inputs_skip_stdin_and_include_the_pyproject_of_a_group(make_repo: MakeR
         (4, ("pyproject.toml",)),
         (5, ()),
     ]
+
+
+# --- fixes that reach a follow-up install ------------------------------------------------------
+
+
+def test_ca301_fix_for_pnpm_fetch_mounts_the_store_on_the_offline_install_too(
+    make_repo: MakeRepo,
+) -> None:
+    """One finding (the fetch), two edits: the offline install in a child stage reads the store
+    the fetch fills, which the mount moves out of the layer."""
+    report = audit(
+        make_repo,
+        """
+        FROM node:20-slim AS deps
+        WORKDIR /app
+        COPY pnpm-lock.yaml ./
+        RUN pnpm fetch
+        FROM deps AS build
+        COPY . .
+        RUN pnpm install --offline && pnpm run build
+        """,
+        **{"pnpm-lock.yaml": "lockfileVersion: '9.0'\n", "package.json": "{}\n", "a.js": ""},
+    )
+    finding = only(report, "CA301")
+    assert finding.location.line == 4
+    assert finding.fix is not None
+    mount = "--mount=type=cache,id=pnpm,target=/root/.local/share/pnpm/store"
+    assert [(e.start_line, e.text.count(mount)) for e in finding.fix.line_edits] == [(4, 1), (7, 1)]
+    assert "RUN at line 7" in finding.fix.description
+
+
+def test_ca301_fix_leaves_a_follow_up_that_already_mounts_the_cache(make_repo: MakeRepo) -> None:
+    report = audit(
+        make_repo,
+        """
+        FROM node:20-slim
+        WORKDIR /app
+        COPY pnpm-lock.yaml ./
+        RUN pnpm fetch
+        COPY . .
+        RUN --mount=type=cache,id=pnpm,target=/root/.local/share/pnpm/store pnpm install --offline
+        """,
+        **{"pnpm-lock.yaml": "lockfileVersion: '9.0'\n", "package.json": "{}\n", "a.js": ""},
+    )
+    finding = only(report, "CA301")
+    assert finding.fix is not None
+    assert [e.start_line for e in finding.fix.line_edits] == [4]
+
+
+# --- CA308: docker-clean turned off once per stage chain ---------------------------------------
+
+
+def _fixed_text(root: Path, name: str = "Dockerfile") -> str:
+    from cacheaudit.config import build_config
+    from cacheaudit.fix.engine import run
+
+    outcome = run(build_config(root), unsafe=True)
+    return outcome.changes[name][1].decode("utf-8")
+
+
+def test_ca308_fixes_turn_docker_clean_off_once_before_the_first_apt_run(
+    make_repo: MakeRepo,
+) -> None:
+    """Two apt RUNs in a stage and one in a stage built FROM it: each fix carries the same edit
+    before the first apt RUN, so the keep-cache RUN lands once."""
+    root = make_repo(
+        {
+            "Dockerfile": dedent(
+                """\
+                FROM debian:bookworm AS base
+                RUN apt-get update && apt-get install -y curl
+                RUN apt-get update && apt-get install -y git
+                FROM base AS dev
+                RUN apt-get update && apt-get install -y vim
+                """
+            )
+        }
+    )
+    report = run_audit(root)
+    fixes = [f.fix for f in rule(report, "CA308") if f.fix is not None]
+    assert len(fixes) == 3
+    keep = [e for fix in fixes for e in fix.line_edits if "docker-clean" in e.text]
+    assert {(e.start_line, e.end_line) for e in keep} == {(2, 2)}
+    text = _fixed_text(root)
+    assert text.count("docker-clean") == 1
+    assert text.index("docker-clean") < text.index("apt-get install -y curl")
+
+
+def test_ca308_fix_adds_no_keep_cache_run_where_the_base_stage_has_one(
+    make_repo: MakeRepo,
+) -> None:
+    root = make_repo(
+        {
+            "Dockerfile": dedent(
+                """\
+                FROM debian:bookworm AS base
+                RUN rm -f /etc/apt/apt.conf.d/docker-clean
+                FROM base AS dev
+                RUN apt-get update && apt-get install -y vim
+                """
+            )
+        }
+    )
+    finding = only(run_audit(root), "CA308")
+    assert finding.fix is not None
+    assert all("docker-clean" not in e.text for e in finding.fix.line_edits)
+    assert _fixed_text(root).count("docker-clean") == 1
+
+
+# --- CA305: stages CI builds with --target are shipped -----------------------------------------
+
+_TARGETED = """\
+FROM debian:bookworm-slim AS base
+RUN apt-get update && apt-get install -y curl
+FROM base AS pr-test
+RUN apt-get update && apt-get install -y git
+FROM base AS release
+CMD ["bash"]
+"""
+
+
+def _ca305_stages(report: Report) -> list[str]:
+    return sorted(f.subject.split(" / ")[0] for f in rule(report, "CA305"))
+
+
+def test_ca305_follows_a_node_run_package_script_that_builds_a_target(make_repo: MakeRepo) -> None:
+    """uptime-kuma: the workflow runs `node --run build-docker-pr-test`, whose package.json
+    script builds `--target pr-test2` of docker/dockerfile and pushes it."""
+    script = "docker buildx build -f docker/Dockerfile -t acme/app:pr --target pr-test . --push"
+    workflow = "on: workflow_dispatch\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+    workflow += "      - run: node --run build-pr\n"
+    root = make_repo(
+        {
+            "docker/Dockerfile": _TARGETED,
+            "package.json": json.dumps({"scripts": {"build-pr": script}}),
+            ".github/workflows/pr.yml": workflow,
+        }
+    )
+    report = run_audit(root)
+    assert _ca305_stages(report) == ["stage base", "stage pr-test"]
+    assert "--target in .github/workflows/pr.yml" in rule(report, "CA305")[1].message
+
+
+def test_ca305_reads_the_target_input_of_build_push_action(make_repo: MakeRepo) -> None:
+    action = (
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: docker/build-push-action@v6\n"
+        "        with:\n          file: docker/Dockerfile\n          target: pr-test\n"
+    )
+    report = run_audit(
+        make_repo({"docker/Dockerfile": _TARGETED, ".github/workflows/i.yml": action})
+    )
+    assert _ca305_stages(report) == ["stage base", "stage pr-test"]
+
+
+def test_ca305_ignores_a_target_built_only_by_a_script_ci_never_runs(make_repo: MakeRepo) -> None:
+    local = '{"scripts": {"local": "docker build -f docker/Dockerfile --target pr-test ."}}\n'
+    report = run_audit(make_repo({"docker/Dockerfile": _TARGETED, "package.json": local}))
+    assert _ca305_stages(report) == ["stage base"]

@@ -237,6 +237,8 @@ def test_npm_run_reads_the_script_with_pre_and_post() -> None:
         "bun run deps",
         "npm run-script deps",
         "npm --prefix . run deps",
+        "node --run deps",
+        "node --run=deps",
     ],
 )
 def test_package_scripts_of_every_manager(text: str) -> None:
@@ -254,8 +256,11 @@ def test_package_script_in_another_directory() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["npm run build", "npm test", "yarn install", "yarn add deps", "npm run missing", "yarn"],
-)
+    [
+        "npm run build", "npm test", "yarn install", "yarn add deps", "npm run missing", "yarn",
+        "node deps", "node --run", "node server.js --run deps",
+    ],
+)  # fmt: skip
 def test_package_script_near_misses(text: str) -> None:
     assert installs({"package.json": PACKAGE}, text) == []
 

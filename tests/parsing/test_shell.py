@@ -1173,6 +1173,7 @@ def test_property_find_installs_never_raises(argv: list[str], env: list[tuple[st
         ("yarn workspaces focus --production @o/api @o/shared", "yarn", "workspaces focus", (),
          ()),
         ("bun install --frozen-lockfile", "bun", "install", (), ()),
+        ("bun ci", "bun", "install", (), ()),
         ("bun i", "bun", "install", (), ()),
         ("bun add zod", "bun", "add", (), ("zod",)),
     ],
@@ -1333,6 +1334,14 @@ def test_image_builds(text: str, kind: str, dockerfile: str | None, context: str
     (found,) = builds(text)
     assert (found.kind, found.dockerfile, found.context) == (kind, dockerfile, context)
     assert installs(text) == []
+
+
+def test_image_build_target() -> None:
+    assert [b.target for b in builds("docker buildx build --target test -f d/Dockerfile .")] == [
+        "test"
+    ]
+    assert [b.target for b in builds("/kaniko/executor --context . --target=app")] == ["app"]
+    assert [b.target for b in builds("docker build .")] == [None]
 
 
 def test_image_build_cache_options() -> None:

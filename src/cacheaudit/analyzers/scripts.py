@@ -72,7 +72,23 @@ def follow(ctx: RepoContext, command: Command, workdir: str | None) -> list[Foll
         return _make(ctx, command, workdir)
     if program in ("npm", "yarn", "pnpm", "bun"):
         return _package_script(ctx, command, workdir)
+    if program == "node":  # `node --run build` (Node 22+) runs the package.json script
+        name = _node_run(command.argv[1:])
+        if name is not None:
+            return _package_script(ctx, replace(command, argv=("npm", "run", name)), workdir)
     return []
+
+
+def _node_run(args: Iterable[str]) -> str | None:
+    words = list(args)
+    for i, word in enumerate(words):
+        if word.startswith("--run="):
+            return word.removeprefix("--run=") or None
+        if word == "--run":
+            return words[i + 1] if i + 1 < len(words) else None
+        if not word.startswith("-"):
+            return None  # `node script.js`: a program, not a package script
+    return None
 
 
 def followed_installs(

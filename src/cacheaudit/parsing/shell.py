@@ -202,6 +202,8 @@ class ImageBuildCommand:
     """``--cache-to`` values."""
     options: tuple[str, ...] = ()
     """Options as written, without their values."""
+    target: str | None = None
+    """``--target`` (docker/podman/buildah build, kaniko): the stage built."""
 
     @property
     def line(self) -> int:
@@ -1095,7 +1097,9 @@ def _node(command: Command, prog: str, args: list[str]) -> InstallCommand | None
     elif prog == "pnpm":
         action = {"install": "install", "i": "install", "fetch": "fetch", "add": "add"}.get(first)
     elif prog == "bun":
-        action = {"install": "install", "i": "install", "add": "add", "a": "add"}.get(first)
+        # `bun ci` is `bun install --frozen-lockfile`
+        action = {"install": "install", "i": "install", "ci": "install", "add": "add"}.get(first)
+        action = action or ("add" if first == "a" else None)
         if "--lockfile-only" in a.options:
             return None
     elif ops[:2] == ["workspaces", "focus"]:  # yarn berry: install some workspaces' deps
@@ -1324,6 +1328,7 @@ def _image_build(command: Command) -> ImageBuildCommand | None:
         cache_from=tuple(a.get("--cache-from")),
         cache_to=tuple(a.get("--cache-to")),
         options=tuple(a.options),
+        target=next(reversed(a.get("--target")), None),
     )
 
 
@@ -1389,5 +1394,5 @@ def _kaniko(command: Command, args: list[str]) -> ImageBuildCommand:
     dockerfile = next(iter(a.get("-f", "--dockerfile")), None)
     return ImageBuildCommand(
         "kaniko", command, dockerfile, context, cache_from=tuple(cache_from),
-        options=tuple(a.options),
+        options=tuple(a.options), target=next(reversed(a.get("--target")), None),
     )  # fmt: skip

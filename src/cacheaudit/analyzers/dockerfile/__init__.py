@@ -16,6 +16,8 @@ Modules, in import order (each imports only the ones before it):
 - ``facts``: tool cache dirs inside a container, cache-disabling flags, apt's recipe.
 - ``model``: stages, copies, RUNs with their state, the file's model; path and text helpers.
 - ``context``: which directory is the build context; what ``.dockerignore`` lets through.
+- ``ci_targets``: the stages CI builds with ``--target`` (read from the CI files and the scripts
+  they run), shipped like the final stage.
 - ``walk``: parsed instructions into the model (users, config-set cache dirs...).
 - ``mounts``: where a tool writes its cache in a RUN, what the RUN's cache mounts do about it,
   and each install site's cache state with its reason.

@@ -101,7 +101,72 @@ def _scan_source(dc: DockerfileModel, directory: str) -> bool:
             continue
         if not _dependency_file(rel):
             return True
-    return False
+    return any(
+        _inside(path, directory) and not _dependency_file(path)
+        for path in _named_elsewhere(dc, patterns)
+    )
+
+
+def _named_elsewhere(dc: DockerfileModel, patterns: list[tuple[bool, str]]) -> list[str]:
+    """Context paths the Dockerfile copies or bind-mounts, and the ``.dockerignore`` lets back
+    in, that the scanned tree lacks (generated before the build, or a partial checkout): the
+    real build context has them, so they count as what a copy brings. Globs are left out."""
+    sources: list[str] = []
+    for instruction in dc.parsed.instructions:
+        copies = instruction.keyword in ("COPY", "ADD") and not instruction.heredocs
+        if copies and instruction.flag("from") is None:
+            words = list(instruction.exec_form or split_words(instruction.args))[:-1]
+            sources.extend(w.strip("\"'") for w in words)
+        for mount in instruction.mounts:
+            if mount.type == "bind" and mount.from_ is None and mount.source:
+                sources.append(mount.source)
+    sources.extend(p for negate, p in patterns if negate)
+    named = []
+    for source in sources:
+        if "$" in source or _is_glob(source) or "://" in source:
+            continue
+        rel = normalize(source.lstrip("/") or ".")
+        if not rel or (patterns and not _dockerignore_keeps(rel, patterns)):
+            continue
+        if not dc.ctx.exists(rel, dc.build_context) and not _is_dir(dc.ctx, rel, dc.build_context):
+            named.append(rel)
+    return named
+
+
+def _inside(path: str, directory: str) -> bool:
+    return not directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _brings_source_tree(dc: DockerfileModel, source: str) -> bool:
+    """Whether a copy of the context path ``source`` brings source code wholesale: a directory
+    (or glob) holding more than manifests and lock files, or a directory-like path the scanned
+    tree lacks. A single file named on its own (``COPY src/pkg/__about__.py src/pkg/``) is a
+    deliberate pick of what the build needs, not a source copy."""
+    if source == "" or _is_dir(dc.ctx, source, dc.build_context):
+        return _has_source(dc, source)
+    base = dc.build_context
+    if _is_glob(source):
+        return any(
+            not _dependency_file(rel)
+            for path in dc.ctx.glob(posixpath.join(base, source) if base else source)
+            if (rel := path[len(base) + 1 :] if base else path)
+        )
+    if dc.ctx.exists(source, base):
+        return False
+    return "." not in posixpath.basename(source) and not _dependency_file(source)
+
+
+_METADATA_FILES = (
+    "README",
+    "LICENSE",
+    "LICENCE",
+    "CHANGELOG",
+    "CHANGES",
+    "NOTICE",
+    "AUTHORS",
+    "COPYING",
+)
+"""Project metadata a build reads beside its manifest (``readme``, ``license-files``)."""
 
 
 def _dependency_file(rel: str) -> bool:
@@ -110,5 +175,7 @@ def _dependency_file(rel: str) -> bool:
     name = posixpath.basename(rel)
     if classify(rel) in DEPENDENCY_KINDS or name in LEAN_FILES or name == ".dockerignore":
         return True
+    if name.upper().startswith(_METADATA_FILES):
+        return True
     in_requirements_dir = any(p.startswith("requirements") for p in rel.split("/")[:-1])
-    return in_requirements_dir and name.endswith((".txt", ".in", ".pip"))
+    return in_requirements_dir and name.endswith((".txt", ".in", ".pip", ".lock"))

@@ -44,16 +44,19 @@ DOCKER_CACHES: dict[str, DockerCache] = {
     "yarn": _docker_cache("yarn", "yarn", frozenset({"yarn"})),
     # pnpm's store: $PNPM_HOME/store, else $XDG_DATA_HOME/pnpm/store, else ~/.local/share/...
     "pnpm": _docker_cache("pnpm", None, frozenset({"pnpm"}), mount_id="pnpm"),
+    # bun: $BUN_INSTALL_CACHE_DIR, else $BUN_INSTALL/install/cache, else under $XDG_CACHE_HOME
+    "bun": _docker_cache("bun", ".bun/install/cache", frozenset({"bun"})),
 }
 """Tools CA301/CA302/CA304 judge, keyed by the cache owner."""
 
-CA301_TOOLS = frozenset({"pip", "uv", "poetry", "pipenv", "pdm", "npm", "yarn", "pnpm"})
+CA301_TOOLS = frozenset({"pip", "uv", "poetry", "pipenv", "pdm", "npm", "yarn", "pnpm", "bun"})
 """Installers CA301 names (RULES.md); environment runners (tox, nox...) are only recorded."""
 
 CACHE_DISABLING_OPTIONS: dict[str, tuple[str, ...]] = {
     "pip": ("--no-cache-dir", "--no-cache-di", "--no-cache-d", "--no-cache"),
     "uv": ("--no-cache-dir", "--no-cache", "-n"),
     "poetry": ("--no-cache",),
+    "bun": ("--no-cache",),
 }
 """Option spellings removed from a RUN when a cache mount is added (longest first)."""
 

@@ -18,6 +18,7 @@ from cacheaudit.analyzers.dockerfile.model import (
     _is_glob,
     _join,
     _location,
+    _mount_target,
 )
 from cacheaudit.analyzers.dockerfile.mounts import SiteCache, _site_cache
 from cacheaudit.installs import implicit_inputs
@@ -44,10 +45,10 @@ def _downloads(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bo
         return False
     if _repeats_earlier(dc, run, install):
         return False
-    if _tool_bootstrap(install):
+    if _tool_bootstrap(dc, run, install):
         return False
     global_ = {"-g", "--global"} & set(install.options) or install.action.startswith("global")
-    if install.tool in ("npm", "pnpm", "yarn") and len(install.packages) <= 1 and global_:
+    if install.tool in ("npm", "pnpm", "yarn", "bun") and len(install.packages) <= 1 and global_:
         return False  # one global tool (`npm i -g @go-task/cli`): a bootstrap (RULES.md)
     if install.tool not in ("pip", "uv") or install.packages or install.requirement_files:
         return True
@@ -77,14 +78,54 @@ PYTHON_TOOLS = frozenset(
 (RULES.md), not the project's dependencies."""
 
 
-def _tool_bootstrap(install: InstallCommand) -> bool:
-    """``pip install poetry==1.8.3``, ``pip install --upgrade pip build``: tools only."""
+def _tool_bootstrap(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bool:
+    """``pip install poetry==1.8.3``, ``pip install --upgrade pip build``: tools only, installed
+    to be used after (``poetry install``, ``python -m build``, any later install) in this RUN,
+    later in the stage or in a stage built FROM it. Where nothing uses them, the tools are what
+    the image is for (``RUN pip install pipenv==$VERSION`` in pipenv's own image) and their
+    download is judged like any other."""
     if install.tool not in ("pip", "uv") or not install.packages:
         return False
     if install.requirement_files or install.local_targets or install.groups:
         return False
     names = {re.split(r"[\[<>=!~;@ ]", p, maxsplit=1)[0].lower() for p in install.packages}
-    return names <= PYTHON_TOOLS
+    return names <= PYTHON_TOOLS and _used_later(dc, run, install, names)
+
+
+def _used_later(
+    dc: DockerfileModel, run: RunInfo, install: InstallCommand, names: set[str]
+) -> bool:
+    """Whether a command after ``install`` in its stage chain runs one of the tools (by name or
+    ``python -m``) or installs from a registry (which a build tool or backend serves)."""
+    programs = names | {p for n in names for p in _TOOL_PROGRAMS.get(n, ())}
+    for later in dc.runs:
+        if later.instruction.line < run.instruction.line:
+            continue
+        if all(s is not run.stage for s in later.stage.chain()):
+            continue
+        commands = later.commands
+        if later is run:
+            index = next((i for i, c in enumerate(commands) if c is install.command), None)
+            commands = commands[index + 1 :] if index is not None else []
+        installs = {id(i.command): i for i in later.installs}
+        for command in commands:
+            module = command.argv[2] if command.argv[1:2] == ("-m",) else None
+            if command.program in programs or (module and module.lower() in programs):
+                return True
+            other = installs.get(id(command))
+            if other is not None and other.tool not in ("apt", "apk"):
+                return True
+    return False
+
+
+_TOOL_PROGRAMS: dict[str, tuple[str, ...]] = {
+    "pip-tools": ("pip-compile", "pip-sync", "piptools"),
+    "poetry-plugin-export": ("poetry",),
+    "poetry-plugin-bundle": ("poetry",),
+    "hatchling": ("hatch",),
+    "cython": ("cythonize",),
+}
+"""Programs a tool package provides under another name."""
 
 
 DEPS_FIRST_FLAGS: dict[str, tuple[str, ...]] = {
@@ -126,11 +167,15 @@ def _repeats_earlier(dc: DockerfileModel, run: RunInfo, install: InstallCommand)
 
 def _project_after_requirements(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bool:
     """``pip install -e .`` (only local projects) after ``pip install -r requirements.txt`` in the
-    stage chain: the requirements brought the dependencies, this installs the project."""
+    stage chain, or ``uv pip install .`` after ``uv sync --no-install-project`` (any
+    dependencies-only install) of that project: the earlier install brought the dependencies,
+    this installs the project."""
     if install.tool not in ("pip", "uv") or install.packages or install.requirement_files:
         return False
     if not install.local_targets or install.groups:
         return False
+    workdir = _workdir_of(run, install)
+    projects = {_abs(t.split("[", 1)[0], workdir) for t in install.local_targets}
     chain = {id(s) for s in run.stage.chain()}
     for other in dc.runs:
         if id(other.stage) not in chain or other.instruction.line > run.instruction.line:
@@ -140,25 +185,79 @@ def _project_after_requirements(dc: DockerfileModel, run: RunInfo, install: Inst
                 return False
             if earlier.cache_tool == install.cache_tool and earlier.requirement_files:
                 return True
+            flags = DEPS_FIRST_FLAGS.get(earlier.tool, ())
+            deps_first = any(f in earlier.options for f in flags)
+            if deps_first and projects == {_workdir_of(other, earlier)}:
+                return True
     return False
 
 
 def _after_pnpm_fetch(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> bool:
     """``pnpm install`` after ``pnpm fetch`` in the stage chain installs from the store the fetch
     filled (pnpm's Docker recipe), unless the fetch filled a cache mount this RUN lacks."""
-    if install.tool != "pnpm" or install.action == "fetch" or install.packages:
+    fetch = _pnpm_fetch_before(dc, run, install)
+    if fetch is None:
         return False
+    fetched_into = _cache_ids(fetch)
+    return not fetched_into or bool(fetched_into & _cache_ids(run))
+
+
+def _pnpm_fetch_before(
+    dc: DockerfileModel, run: RunInfo, install: InstallCommand
+) -> RunInfo | None:
+    """The RUN with the ``pnpm fetch`` whose store this ``pnpm install`` reads, if any."""
+    if install.tool != "pnpm" or install.action == "fetch" or install.packages:
+        return None
     chain = {id(s) for s in run.stage.chain()}
-    mounts = {m.text for m in run.instruction.mounts if m.type == "cache"}
     for other in dc.runs:
         if other is run:
             break
         if id(other.stage) not in chain:
             continue
         if any(i.tool == "pnpm" and i.action == "fetch" for i in other.installs):
-            fetched_into = {m.text for m in other.instruction.mounts if m.type == "cache"}
-            return not fetched_into or bool(fetched_into & mounts)
-    return False
+            return other
+    return None
+
+
+def _cache_ids(run: RunInfo) -> set[str]:
+    """The caches a RUN mounts, by BuildKit's identity (``id``, which defaults to the target)."""
+    ids = set()
+    for mount in run.instruction.mounts:
+        if mount.type == "cache":
+            target = _mount_target(mount, run.variables, run.workdir)
+            ident = mount.get("id") or target
+            if ident:
+                ids.add(ident)
+    return ids
+
+
+def followups(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> list[RunInfo]:
+    """Later RUNs (in this stage or stages built FROM it) whose install reads what this one
+    fetched: ``pnpm install --offline`` after ``pnpm fetch``, ``uv sync`` after ``uv sync
+    --no-install-project``. A cache mount added to this RUN moves what it fetched into the
+    mount, so they need the same mount."""
+    flags = DEPS_FIRST_FLAGS.get(install.tool, ())
+    deps_first = bool(flags) and any(f in install.options for f in flags)
+    if not (install.tool == "pnpm" and install.action == "fetch") and not deps_first:
+        return []
+    found: list[RunInfo] = []
+    for later in dc.runs:
+        if later.instruction.line <= run.instruction.line:
+            continue
+        if all(s is not run.stage for s in later.stage.chain()):
+            continue
+        for other in later.installs:
+            if install.tool == "pnpm":
+                hit = _pnpm_fetch_before(dc, later, other) is run
+            else:
+                hit = (
+                    other.tool == install.tool
+                    and not any(f in other.options for f in flags)
+                    and _signature(later, other) == _signature(run, install)
+                )
+            if hit and all(r is not later for r in found):
+                found.append(later)
+    return found
 
 
 def _signature(run: RunInfo, install: InstallCommand) -> tuple[object, ...]:

@@ -68,6 +68,8 @@ def _expected(dc: DockerfileModel, run: RunInfo, tool: str, install: InstallComm
             return Expected(
                 (posixpath.join(env["XDG_DATA_HOME"], "pnpm/store"),), user, "XDG_DATA_HOME"
             )
+    elif tool == "bun" and env.get("BUN_INSTALL"):
+        return Expected((posixpath.join(env["BUN_INSTALL"], "install/cache"),), user, "BUN_INSTALL")
     elif spec.xdg_subdir and env.get("XDG_CACHE_HOME"):
         return Expected(
             (posixpath.join(env["XDG_CACHE_HOME"], spec.xdg_subdir),), user, "XDG_CACHE_HOME"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from cacheaudit.analyzers.dockerfile.ci_targets import ci_targets
 from cacheaudit.analyzers.dockerfile.facts import APT_DIRS, APT_KEEP, APT_MOUNTS, APT_NEEDS
 from cacheaudit.analyzers.dockerfile.installs import _downloads
 from cacheaudit.analyzers.dockerfile.model import (
@@ -50,7 +51,7 @@ def rules_apt(dc: DockerfileModel) -> list[Finding]:
             if finding is not None:
                 findings.append(finding)
         if updates and run.stage.index in shipped and not _update_alone(run):
-            finding = _ca305(dc, run, (installs or updates)[0])
+            finding = _ca305(dc, run, (installs or updates)[0], shipped[run.stage.index])
             if finding is not None:
                 findings.append(finding)
         if updates and _update_alone(run):
@@ -58,12 +59,22 @@ def rules_apt(dc: DockerfileModel) -> list[Finding]:
     return findings
 
 
-def _shipped(dc: DockerfileModel) -> set[int]:
-    """Stages whose files reach the image; none for a dev container's Dockerfile, which is
-    built on a developer's machine and never shipped."""
+def _shipped(dc: DockerfileModel) -> dict[int, str]:
+    """Stages whose files reach an image, with why: the final stage and the stages it is built
+    FROM, and every stage CI builds with ``--target`` and the stages it is built FROM (POLICY
+    12); none for a dev container's Dockerfile, which is built on a developer's machine and
+    never shipped."""
     if ".devcontainer" in dc.path.split("/"):
-        return set()
-    return dc.shipped_stages()
+        return {}
+    shipped = dict.fromkeys(dc.shipped_stages(), "")
+    targets = ci_targets(dc.ctx).get(dc.path, {})
+    for stage in dc.stages:
+        where = targets.get((stage.name or "").lower())
+        if where is None:
+            continue
+        for built in stage.chain():
+            shipped.setdefault(built.index, f"CI builds {stage.label} with --target in {where}")
+    return shipped
 
 
 def _update_alone(run: RunInfo) -> bool:
@@ -106,14 +117,15 @@ def _ignored(dc: DockerfileModel, run: RunInfo, code: str) -> bool:
     return False
 
 
-def _ca305(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> Finding | None:
+def _ca305(dc: DockerfileModel, run: RunInfo, install: InstallCommand, why: str) -> Finding | None:
     if _removes_lists(run) or _lists_mounted(run) or _ignored(dc, run, "DL3009"):
         return None
     shown = _short(install.command.text)
+    shipped = f"shipped ({why})" if why else "shipped"
     return RULES["CA305"].finding(
         _location(dc, install),
         f"{run.where}: `{shown}` leaves the apt package lists in {run.stage.label}, which is "
-        "shipped: tens of megabytes in the image, stale the moment it is built.",
+        f"{shipped}: tens of megabytes in the image, stale the moment it is built.",
         subject=f"{run.subject} / apt lists",
         fix=_fix_lists(dc, run),
     )
@@ -145,12 +157,11 @@ def _ca308(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> Findin
             "removes /etc/apt/apt.conf.d/docker-clean, which deletes every downloaded package "
             "after the install: the /var/cache/apt mount stays empty."
         )
-        text = f"RUN {APT_KEEP}\n{run.instruction.text}"
         fix = Fix(
-            "Keep downloaded packages: add this RUN before the install (Docker's RUN --mount "
-            "reference recipe).",
+            "Keep downloaded packages: add this RUN before the stage's first apt RUN (Docker's "
+            "RUN --mount reference recipe).",
             f"RUN {APT_KEEP}",
-            line_edits=(_replace(run.instruction, text),),
+            line_edits=_keep_packages(dc, run) or (),
         )
         weight = 0.5
     else:
@@ -212,20 +223,46 @@ def _fix_apt(dc: DockerfileModel, run: RunInfo) -> Fix:
             "apt-get update && ",
         ),
     )
-    prelude = "" if run.docker_clean_off else f"RUN {APT_KEEP}\n"
+    keep = _keep_packages(dc, run)
+    edits = [_replace(run.instruction, text)]
+    if keep is not None and keep[0].start_line == run.instruction.line:
+        edits = [_replace(run.instruction, f"RUN {APT_KEEP}\n{text}")]
+    elif keep is not None:
+        edits.extend(keep)
     return Fix(
         "Keep apt's downloads and lists in cache mounts (sharing=locked: apt needs exclusive "
-        "access) instead of deleting them, and stop docker-clean from emptying the cache; the "
-        "lists no longer need removing because the mounts never reach the image.",
-        prelude + text,
-        line_edits=(_replace(run.instruction, prelude + text),),
+        "access) instead of deleting them, and stop docker-clean from emptying the cache (once, "
+        "before the stage's first apt RUN); the lists no longer need removing because the "
+        "mounts never reach the image.",
+        (f"RUN {APT_KEEP}\n" if keep is not None else "") + text,
+        line_edits=tuple(edits),
     )
+
+
+def _keep_packages(dc: DockerfileModel, run: RunInfo) -> tuple[LineEdit] | None:
+    """The edit that turns Debian's docker-clean off for the stage: the RUN of
+    :data:`APT_KEEP` put before the first apt RUN of the stage chain (so every apt RUN after it,
+    in this stage and the stages built FROM it, keeps its downloads); None when an earlier RUN
+    already did it. Every apt fix in the chain carries the same edit, so the fix engine applies
+    it once and recomputes the others."""
+    if run.docker_clean_off:
+        return None
+    chain = {id(s) for s in run.stage.chain()}
+    first = next(
+        r
+        for r in dc.runs
+        if id(r.stage) in chain and (r is run or any(i.tool == "apt" for i in r.installs))
+    )
+    line = first.instruction.line
+    return (LineEdit(line, line, f"RUN {APT_KEEP}\n{dc.lines[line - 1]}"),)
 
 
 # --- CA306 -------------------------------------------------------------------------------------
 
 
-def _ca306(dc: DockerfileModel, run: RunInfo, update: InstallCommand, shipped: set[int]) -> Finding:
+def _ca306(
+    dc: DockerfileModel, run: RunInfo, update: InstallCommand, shipped: dict[int, str]
+) -> Finding:
     return RULES["CA306"].finding(
         _location(dc, update),
         f"{run.where}: `{_short(update.command.text)}` runs in a RUN of its own: its "
@@ -237,7 +274,7 @@ def _ca306(dc: DockerfileModel, run: RunInfo, update: InstallCommand, shipped: s
 
 
 def _fix_update(
-    dc: DockerfileModel, run: RunInfo, update: InstallCommand, shipped: set[int]
+    dc: DockerfileModel, run: RunInfo, update: InstallCommand, shipped: dict[int, str]
 ) -> Fix:
     later = next(
         (

@@ -4,7 +4,7 @@ or not writable by the user), with their fixes: one judgement per RUN and tool."
 from __future__ import annotations
 
 from cacheaudit.analyzers.dockerfile.facts import CA301_TOOLS, DOCKER_CACHES
-from cacheaudit.analyzers.dockerfile.installs import _downloads
+from cacheaudit.analyzers.dockerfile.installs import _cache_ids, _downloads, followups
 from cacheaudit.analyzers.dockerfile.model import (
     DockerfileModel,
     RunInfo,
@@ -191,7 +191,20 @@ def _fix_mount(
     if tool == "uv" and "ENV UV_LINK_MODE=copy" in prelude:
         what += "; UV_LINK_MODE=copy avoids uv's hard-link warning across the mount"
     snippet = "\n".join([*prelude, text])
-    return Fix(what + ".", snippet, line_edits=(_replace(run.instruction, snippet),))
+    edits = [_replace(run.instruction, snippet)]
+    if not replace_related:
+        spec = _mount_spec(tool, target, user)
+        ident = DOCKER_CACHES[tool].mount_id or target
+        later_runs = {id(r.instruction): r for i in installs for r in followups(dc, run, i)}
+        for later in later_runs.values():
+            if ident in _cache_ids(later):
+                continue
+            edits.append(_replace(later.instruction, _rewrite_run(dc, later, add=[spec])))
+            what += (
+                f"; mount the same cache on the RUN at line {later.instruction.line}, which "
+                "installs from what this RUN downloads"
+            )
+    return Fix(what + ".", snippet, line_edits=tuple(edits))
 
 
 def _same_tool(run: RunInfo, tool: str) -> list[InstallCommand]:

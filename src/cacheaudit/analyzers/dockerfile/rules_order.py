@@ -20,7 +20,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from cacheaudit.analyzers.dockerfile.context import _has_source
+from cacheaudit.analyzers.dockerfile.context import _brings_source_tree, _has_source
 from cacheaudit.analyzers.dockerfile.facts import CA301_TOOLS
 from cacheaudit.analyzers.dockerfile.installs import (
     DEPS_FIRST_FLAGS,
@@ -37,6 +37,7 @@ from cacheaudit.analyzers.dockerfile.model import (
     DockerfileModel,
     RunInfo,
     _abs,
+    _covers,
     _fold_text,
     _indent,
     _is_dir,
@@ -57,11 +58,12 @@ _EXTRA_FILES: dict[str, tuple[str, ...]] = {
     "npm": (".npmrc",),
     "yarn": (".npmrc", ".yarnrc"),
     "pnpm": (".npmrc", "pnpm-workspace.yaml", ".pnpmfile.cjs"),
+    "bun": (".npmrc", "bunfig.toml"),
     "pipenv": (),
 }
 """Files next to the manifests that the install also reads, copied when they exist."""
 
-_NODE = frozenset({"npm", "yarn", "pnpm"})
+_NODE = frozenset({"npm", "yarn", "pnpm", "bun"})
 _LIFECYCLE = ("preinstall", "install", "postinstall", "prepare")
 _HARMLESS_SCRIPT = re.compile(
     r"^\s*(?:npx\s+)?(?:only-allow\b|husky\b|is-ci\b|echo\b|exit 0\s*$|true\s*$)"
@@ -139,7 +141,25 @@ def _source_copies(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -
             continue
         if directory is not None and _has_source(dc, directory):
             found.append(entry)
+    for project in _projects(run):
+        for entry in run.copies:
+            if install.cache_tool in entry.tools_before or entry in found:
+                continue
+            inside = _covers(project, entry.dest)
+            if inside and any(_brings_source_tree(dc, s) for s in entry.sources):
+                found.append(entry)  # the project's own files: building it reads them all
     return found
+
+
+def _projects(run: RunInfo) -> list[str]:
+    """Image directories of the local projects the RUN installs (``pip install .``, ``pip install
+    --no-deps -e /app``): the RUN reads their whole source, so a copy of it must come first."""
+    return [
+        _abs(target.split("[", 1)[0], _workdir_of(run, other))
+        for other in run.installs
+        if other.tool in ("pip", "uv")
+        for target in other.local_targets
+    ]
 
 
 def _image_inputs(dc: DockerfileModel, run: RunInfo, install: InstallCommand) -> list[str]:
@@ -206,6 +226,10 @@ def _fix_reorder(
         elif not _install_only(run):
             plan.problems.append(
                 f"the RUN at line {run.instruction.line} runs more than the install"
+            )
+        elif _projects(run):
+            plan.problems.append(
+                f"the RUN at line {run.instruction.line} also installs the project from its source"
             )
     if len({r.workdir for r in runs}) > 1:
         plan.problems.append("the installs run in different working directories")
