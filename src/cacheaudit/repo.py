@@ -68,9 +68,7 @@ class RepoContext:
     def with_text(self, path: str, text: str) -> RepoContext:
         """A fresh context (nothing memoised) in which ``path`` reads as ``text``: to audit an
         edit before it is made (``cacheaudit fix``)."""
-        files = tuple(
-            SourceFile(f.kind, f.path, text) if f.path == path else f for f in self.files
-        )
+        files = tuple(SourceFile(f.kind, f.path, text) if f.path == path else f for f in self.files)
         other = RepoContext(self.root, files, self.paths | {path}, self.max_file_bytes)
         other._texts = {**self._texts, path: text}
         return other

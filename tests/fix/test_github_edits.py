@@ -15,7 +15,10 @@ from cacheaudit.fix.engine import run
 from cacheaudit.model import Finding
 from cacheaudit.parsing.yaml import load
 
-HEAD = "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n    - uses: actions/checkout@v4\n"
+HEAD = (
+    "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+    "    steps:\n    - uses: actions/checkout@v4\n"
+)
 INSTALL = "    - run: pip install -r requirements.txt\n"
 
 
@@ -64,7 +67,9 @@ def test_inputs_are_added_to_the_setup_step(name: str, tmp_path: Path) -> None:
 
 
 ADVICE = {
-    "flow-style with": "    - uses: actions/setup-python@v5\n      with: {python-version: '3.12'}\n",
+    "flow-style with": (
+        "    - uses: actions/setup-python@v5\n      with: {python-version: '3.12'}\n"
+    ),
     "flow-style step": "    - {uses: actions/setup-python@v5}\n",
 }
 

@@ -93,10 +93,15 @@ def test_crlf_file_keeps_crlf(tmp_path: Path) -> None:
 
 
 def test_odd_indentation_and_existing_variables_last(tmp_path: Path) -> None:
-    ci = "test:\n   image: python:3.12\n   script:\n      - pip install -r requirements.txt\n   variables:\n      FOO: bar\n"
+    ci = (
+        "test:\n   image: python:3.12\n   script:\n      - pip install -r requirements.txt\n"
+        "   variables:\n      FOO: bar\n"
+    )
     root = _repo(tmp_path, ci, {"requirements.txt": "requests==2.32.3\n"})
     new, after = _fixed(root)
-    assert new.startswith(ci.rstrip("\n") + '\n      PIP_CACHE_DIR: "$CI_PROJECT_DIR/.cache/pip"\n   cache:\n')
+    assert new.startswith(
+        ci.rstrip("\n") + '\n      PIP_CACHE_DIR: "$CI_PROJECT_DIR/.cache/pip"\n   cache:\n'
+    )
     assert load(new)["test"]["variables"] == {
         "FOO": "bar",
         "PIP_CACHE_DIR": "$CI_PROJECT_DIR/.cache/pip",
@@ -113,11 +118,13 @@ ADVICE = {
     "flow-style job": "test: {image: 'python:3', script: [pip install tox]}\n",
     # a job's own `variables:` replaces the merged one: the merge would be shadowed
     "merge key": (
-        ".base: &base\n  variables:\n    A: b\ntest:\n  <<: *base\n  script:\n    - pip install tox\n"
+        ".base: &base\n  variables:\n    A: b\n"
+        "test:\n  <<: *base\n  script:\n    - pip install tox\n"
     ),
     # the keys would reach the job that extends it too
     "extended by another job": (
-        "test:\n  script:\n    - pip install tox\nmore:\n  extends: test\n  script:\n    - pip install tox\n"
+        "test:\n  script:\n    - pip install tox\n"
+        "more:\n  extends: test\n  script:\n    - pip install tox\n"
     ),
     # its own cache would replace the default one, which holds its pip downloads
     "default cache it needs": (

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import cacheaudit.fix as fix_package
-from cacheaudit.config import build_config
 from cacheaudit.analyzers.github_actions import actions as gha_actions
+from cacheaudit.config import build_config
 from cacheaudit.fix.actions import accepts, newest_major
 from cacheaudit.fix.engine import Outcome, run
 from cacheaudit.fix.verify import parses

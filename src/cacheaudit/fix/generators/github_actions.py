@@ -12,6 +12,7 @@ from cacheaudit.analyzers.github_actions.actions import KNOWN_ACTIONS, parse_ref
 from cacheaudit.fix.actions import accepts
 from cacheaudit.fix.generators import Generator
 from cacheaudit.fix.generators._yaml import (
+    PathPart,
     append_entries,
     block_mapping,
     indent_of,
@@ -143,8 +144,9 @@ def _set_inputs(
     end of the step); None when the step or its ``with:`` cannot take them as new lines (flow
     style, merged or aliased) or the result would read as anything but the step plus them."""
     unit = _indent_unit(job.lines)
-    where = ("jobs", job.name, "steps", index)
-    values = {
+    where: tuple[PathPart, ...] = ("jobs", job.name, "steps", index)
+    additions: dict[tuple[PathPart, ...], dict[str, Any]]
+    values: dict[str, Any] = {
         key: v[0] if len(v) == 1 else "".join(f"{line}\n" for line in v) for key, v in entries
     }
     with_node = step.get("with")

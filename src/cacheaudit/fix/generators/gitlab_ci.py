@@ -50,7 +50,7 @@ from cacheaudit.fix.generators._yaml import (
     shift,
 )
 from cacheaudit.fix.text import apply_text, make_edit
-from cacheaudit.model import Edit, Finding, Fix
+from cacheaudit.model import Finding, Fix
 from cacheaudit.parsing.yaml import YamlError, load, load_path, tag_of
 from cacheaudit.repo import RepoContext
 
@@ -154,7 +154,11 @@ def _reaudit_clean(ctx: RepoContext, path: str, new_text: str, finding: Finding)
     before: Counter[Any] = Counter()
     after: Counter[Any] = Counter()
     for root, forwarded in roots.items():
-        before += ctx.memo("fix:gitlab-findings", root, lambda: _findings(ctx, root, forwarded))
+
+        def audited(root: str = root, forwarded: dict[str, Variable] = forwarded) -> Counter[Any]:
+            return _findings(ctx, root, forwarded)
+
+        before += ctx.memo("fix:gitlab-findings", root, audited)
         after += _findings(other, root, forwarded)
     return after[_key(finding)] == 0 and all(after[k] <= before[k] for k in after)
 
