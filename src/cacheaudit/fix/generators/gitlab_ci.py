@@ -23,8 +23,9 @@ The fix stays advice (a person decides) when:
   own would replace it);
 - the job runs in parallel: its N runs would all push the one cache (CA204).
 
-The cache key's ``prefix`` gets ``-$CI_JOB_NAME``: the rule's snippet is the same for every job
-that installs with the tool, and one cache pushed by several jobs is CA204.
+The cache key's ``prefix`` gets ``-$CI_JOB_NAME`` in the edit (the snippet shown is the rule's):
+the rule's snippet is the same for every job that installs with the tool, and one cache pushed
+by several jobs is CA204.
 """
 
 from __future__ import annotations
@@ -295,13 +296,7 @@ def _edit(ctx: RepoContext, finding: Finding) -> Fix | None:
     new_text = apply_text(text.encode("utf-8"), edits).decode("utf-8")
     if not _reaudit_clean(ctx, path, new_text, finding):
         return None
-    snippet = f"{name}:\n" + shift("".join(blocks.values()), _body_indent(fix.snippet))
-    return dataclasses.replace(fix, snippet=snippet.rstrip("\n"), edits=edits)
-
-
-def _body_indent(snippet: str) -> int:
-    body = [line for line in snippet.strip("\n").split("\n")[1:] if line.strip()]
-    return indent_of(body[0]) if body else 2
+    return dataclasses.replace(fix, edits=edits)
 
 
 def ca201(ctx: RepoContext, finding: Finding) -> Fix | None:
