@@ -19,7 +19,7 @@ from typing import Any
 
 from cacheaudit.fix.text import EditConflict, apply_text, make_edit, split_lines
 from cacheaudit.model import Edit
-from cacheaudit.parsing.yaml import YamlError, load
+from cacheaudit.parsing.yaml import YamlError, load, parse_events
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.$/{}()*-][A-Za-z0-9_.$/{}()*@ +=,-]*")
 _RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"})
@@ -68,15 +68,6 @@ class BlockMapping:
     """Its scalar keys, in order."""
     editable: bool
     """False for a mapping with a tag, a merge key, or an anchor some alias uses."""
-
-
-def _events(text: str) -> list[Any]:
-    from ruamel.yaml import YAML
-
-    try:
-        return list(YAML(typ="rt", pure=True).parse(text))
-    except Exception as exc:  # ruamel raises assorted errors on hostile input
-        raise YamlError(f"cannot parse: {exc}") from None
 
 
 def _after(events: Sequence[Any], index: int) -> int:
@@ -169,15 +160,19 @@ def _aliases(events: Sequence[Any]) -> set[str]:
     return {e.anchor for e in events if isinstance(e, ev.AliasEvent) and e.anchor}
 
 
-def block_mapping(text: str, path: Sequence[PathPart]) -> BlockMapping | None:
+def block_mapping(
+    text: str, path: Sequence[PathPart], events: Sequence[Any] | None = None
+) -> BlockMapping | None:
     """The block mapping written at ``path`` of the (single) document in ``text``; None when
-    there is none there, it is empty or in flow style, or the text does not parse."""
+    there is none there, it is empty or in flow style, or the text does not parse. ``events``:
+    the text's parser events, when the caller has them already."""
     from ruamel.yaml import events as ev
 
-    try:
-        events = _events(text)
-    except YamlError:
-        return None
+    if events is None:
+        try:
+            events = parse_events(text)
+        except YamlError:
+            return None
     start = _find(events, path)
     if start is None:
         return None
@@ -249,10 +244,16 @@ def only_adds(
     exactly ``additions`` (path of a mapping → the new entries it gets, as plain data)."""
     try:
         new_text = apply_text(text.encode("utf-8"), edits).decode("utf-8")
-        old = _plain(load(text))
-        new = _plain(load(new_text))
+        return adds_only(load(text), load(new_text), additions)
     except (EditConflict, YamlError, UnicodeError):
         return False
+
+
+def adds_only(
+    old_doc: Any, new_doc: Any, additions: Mapping[tuple[PathPart, ...], Mapping[str, Any]]
+) -> bool:
+    """True when ``new_doc`` is ``old_doc`` plus exactly ``additions`` (parsed documents)."""
+    old, new = _plain(old_doc), _plain(new_doc)
     for where, entries in additions.items():
         node = new
         for part in where:

@@ -37,22 +37,22 @@ from typing import Any
 
 from cacheaudit.analyzers.gitlab_ci import run as run_pipeline
 from cacheaudit.analyzers.gitlab_ci.audit import Audit
-from cacheaudit.analyzers.gitlab_ci.model import Job, Pipeline, Variable
+from cacheaudit.analyzers.gitlab_ci.model import Facts, Job, Pipeline, Variable
 from cacheaudit.analyzers.gitlab_ci.resolve import resolve
 from cacheaudit.discovery import FileKind
 from cacheaudit.fix.generators import Generator
 from cacheaudit.fix.generators._yaml import (
     BlockMapping,
     PathPart,
+    adds_only,
     block_mapping,
     indent_of,
-    only_adds,
     safe_text,
     shift,
 )
-from cacheaudit.fix.text import apply_text, make_edit
+from cacheaudit.fix.text import EditConflict, apply_text, make_edit
 from cacheaudit.model import Finding, Fix
-from cacheaudit.parsing.yaml import YamlError, load, load_path, tag_of
+from cacheaudit.parsing.yaml import YamlError, load, load_path, parse_events, tag_of
 from cacheaudit.repo import RepoContext
 
 MAX_PIPELINES = 50
@@ -140,27 +140,51 @@ def _key(finding: Finding) -> tuple[str, str, str]:
     )
 
 
-def _findings(ctx: RepoContext, root: str, forwarded: dict[str, Variable]) -> Counter[Any]:
-    found = run_pipeline(Audit(ctx, resolve(ctx, root), forwarded)).findings
-    return Counter(_key(f) for f in found)
+@dataclasses.dataclass
+class _Audit(Audit):
+    """An audit that keeps each job's facts, and takes the facts of jobs an edit leaves alone
+    from an earlier audit (reading a job's shell is most of a pipeline's audit)."""
+
+    reuse: dict[str, Facts] = dataclasses.field(default_factory=dict)
+    kept: dict[str, Facts] = dataclasses.field(default_factory=dict)
+
+    def facts(self, job: Job) -> Facts:
+        fact = self.reuse.get(job.name) or super().facts(job)
+        self.kept[job.name] = fact
+        return fact
 
 
-def _reaudit_clean(ctx: RepoContext, path: str, new_text: str, finding: Finding) -> bool:
-    """The pipelines that read ``path``, audited again with ``new_text`` in it: ``finding`` is
-    gone and no finding appears (the fix engine's own check, before the edit is offered)."""
+def _audit(
+    ctx: RepoContext, root: str, forwarded: dict[str, Variable], reuse: dict[str, Facts]
+) -> tuple[Counter[Any], dict[str, Facts]]:
+    audit = _Audit(ctx, resolve(ctx, root), forwarded, reuse=reuse)
+    found = run_pipeline(audit).findings
+    return Counter(_key(f) for f in found), audit.kept
+
+
+def _reaudit_clean(
+    ctx: RepoContext, other: RepoContext, path: str, finding: Finding, changed: str
+) -> bool:
+    """The pipelines that read ``path``, audited again in ``other`` (where ``path`` has the
+    edit): ``finding`` is gone and no finding appears (the fix engine's own check, before the
+    edit is offered). Only the ``changed`` job is read again (every job when the edit is to
+    top-level variables)."""
     roots = {r: fw for r, fw in _roots(ctx).items() if path in resolve(ctx, r).files}
     if not roots:
         return False
-    other = ctx.with_text(path, new_text)
     before: Counter[Any] = Counter()
     after: Counter[Any] = Counter()
     for root, forwarded in roots.items():
 
-        def audited(root: str = root, forwarded: dict[str, Variable] = forwarded) -> Counter[Any]:
-            return _findings(ctx, root, forwarded)
+        def audited(
+            root: str = root, forwarded: dict[str, Variable] = forwarded
+        ) -> tuple[Counter[Any], dict[str, Facts]]:
+            return _audit(ctx, root, forwarded, {})
 
-        before += ctx.memo("fix:gitlab-findings", root, audited)
-        after += _findings(other, root, forwarded)
+        found, facts = ctx.memo("fix:gitlab-audit", root, audited)
+        before += found
+        reuse = {} if changed == "variables" else {k: v for k, v in facts.items() if k != changed}
+        after += _audit(other, root, forwarded, reuse)[0]
     return after[_key(finding)] == 0 and all(after[k] <= before[k] for k in after)
 
 
@@ -239,7 +263,11 @@ def _edit(ctx: RepoContext, finding: Finding) -> Fix | None:
         return None
     if set(blocks) != {str(k) for k in body}:
         return None
-    mapping = block_mapping(text, (name,))
+    try:
+        events = parse_events(text)
+    except YamlError:
+        return None
+    mapping = block_mapping(text, (name,), events)
     if mapping is None or not mapping.editable or mapping.column == 0:
         return None
     insertions: dict[int, list[str]] = {}
@@ -272,7 +300,7 @@ def _edit(ctx: RepoContext, finding: Finding) -> Fix | None:
                 value = body[key]
             if key == "variables" and key in target:
                 current = target[key]
-                inner = block_mapping(text, (name, key))
+                inner = block_mapping(text, (name, key), events)
                 if inner is None or not inner.editable or not isinstance(value, dict):
                     return None
                 if not isinstance(current, dict) or any(str(v) in current for v in value):
@@ -291,10 +319,19 @@ def _edit(ctx: RepoContext, finding: Finding) -> Fix | None:
         make_edit(path, text, line, line - 1, "".join(parts))
         for line, parts in sorted(insertions.items())
     )
-    if not edits or not only_adds(text, edits, additions):
+    if not edits:
         return None
-    new_text = apply_text(text.encode("utf-8"), edits).decode("utf-8")
-    if not _reaudit_clean(ctx, path, new_text, finding):
+    try:
+        new_text = apply_text(text.encode("utf-8"), edits).decode("utf-8")
+    except EditConflict:
+        return None
+    other = ctx.with_text(path, new_text)
+    try:
+        if not adds_only(root, load_path(other, path), additions):
+            return None
+    except YamlError:
+        return None
+    if not _reaudit_clean(ctx, other, path, finding, name):
         return None
     return dataclasses.replace(fix, edits=edits)
 
