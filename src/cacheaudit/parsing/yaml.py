@@ -104,24 +104,6 @@ def _load_fast(text: str) -> Any:
         return _FALLBACK
 
 
-def parse_events(text: str) -> list[Any]:
-    """The parser events of ``text`` (ruamel event classes, marks with line and column): libyaml's
-    parser when it is there and accepts the text, else ruamel's. Raises YamlError."""
-    try:
-        from yaml import YAMLError as LibYamlError
-        from yaml._yaml import CParser
-
-        return _ruamel_events(CParser(text))
-    except ImportError:
-        pass
-    except (LibYamlError, RecursionError, ValueError, UnicodeError):
-        pass
-    try:
-        return list(_new_yaml().parse(text))
-    except Exception as exc:  # ruamel raises assorted errors on hostile input
-        raise YamlError(f"cannot parse: {exc}") from None
-
-
 def _ruamel_events(parser: Any) -> list[Any]:
     from ruamel.yaml import events as ev
     from ruamel.yaml.error import StreamMark

@@ -19,7 +19,7 @@ from typing import Any
 
 from cacheaudit.fix.text import EditConflict, apply_text, make_edit, split_lines
 from cacheaudit.model import Edit
-from cacheaudit.parsing.yaml import YamlError, load, parse_events
+from cacheaudit.parsing.yaml import YamlError, load
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.$/{}()*-][A-Za-z0-9_.$/{}()*@ +=,-]*")
 _RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"})
@@ -70,9 +70,21 @@ class BlockMapping:
     """False for a mapping with a tag, a merge key, or an anchor some alias uses."""
 
 
+def parse_events(text: str) -> list[Any]:
+    """The parser events of ``text`` (PyYAML's, with line and column marks): libyaml's parser
+    when it is there, else PyYAML's own. Raises YamlError."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return list(yaml.parse(text, Loader=loader))
+    except (yaml.YAMLError, RecursionError, ValueError, UnicodeError) as exc:
+        raise YamlError(f"cannot parse: {exc}") from None
+
+
 def _after(events: Sequence[Any], index: int) -> int:
     """Index of the event after the node that starts at ``index``."""
-    from ruamel.yaml import events as ev
+    from yaml import events as ev
 
     depth = 0
     for position in range(index, len(events)):
@@ -89,7 +101,7 @@ def _after(events: Sequence[Any], index: int) -> int:
 def _find(events: Sequence[Any], path: Sequence[PathPart]) -> int | None:
     """Index of the start event of the node at ``path``; None when it is not written there
     (absent, or reached only through an alias)."""
-    from ruamel.yaml import events as ev
+    from yaml import events as ev
 
     index = next(
         (i + 1 for i, e in enumerate(events) if isinstance(e, ev.DocumentStartEvent)), None
@@ -127,7 +139,7 @@ def _last_line(events: Sequence[Any], start: int, stop: int, lines: Sequence[str
     """1-based last line holding content of the events ``start..stop``: scalars and aliases
     end at their end mark, flow collections at their closing bracket; block collections'
     end events carry the position of the next token and are ignored."""
-    from ruamel.yaml import events as ev
+    from yaml import events as ev
 
     last = 0
     flows: list[bool] = []
@@ -155,7 +167,7 @@ def _last_line(events: Sequence[Any], start: int, stop: int, lines: Sequence[str
 
 
 def _aliases(events: Sequence[Any]) -> set[str]:
-    from ruamel.yaml import events as ev
+    from yaml import events as ev
 
     return {e.anchor for e in events if isinstance(e, ev.AliasEvent) and e.anchor}
 
@@ -166,7 +178,7 @@ def block_mapping(
     """The block mapping written at ``path`` of the (single) document in ``text``; None when
     there is none there, it is empty or in flow style, or the text does not parse. ``events``:
     the text's parser events, when the caller has them already."""
-    from ruamel.yaml import events as ev
+    from yaml import events as ev
 
     if events is None:
         try:

@@ -47,12 +47,13 @@ from cacheaudit.fix.generators._yaml import (
     adds_only,
     block_mapping,
     indent_of,
+    parse_events,
     safe_text,
     shift,
 )
 from cacheaudit.fix.text import EditConflict, apply_text, make_edit
 from cacheaudit.model import Finding, Fix
-from cacheaudit.parsing.yaml import YamlError, load, load_path, parse_events, tag_of
+from cacheaudit.parsing.yaml import YamlError, load, load_path, tag_of
 from cacheaudit.repo import RepoContext
 
 MAX_PIPELINES = 50
