@@ -68,6 +68,14 @@ class RepoContext:
                 sources.append(SourceFile(kind, path, text))
         return cls(root=root, files=tuple(sources), paths=frozenset(files))
 
+    def with_text(self, path: str, text: str) -> RepoContext:
+        """A fresh context (nothing memoised) in which ``path`` reads as ``text``: to audit an
+        edit before it is made (``cacheaudit fix``)."""
+        files = tuple(SourceFile(f.kind, f.path, text) if f.path == path else f for f in self.files)
+        other = RepoContext(self.root, files, self.paths | {path}, self.max_file_bytes)
+        other._texts = {**self._texts, path: text}
+        return other
+
     def files_of(self, *kinds: FileKind) -> list[SourceFile]:
         return [f for f in self.files if f.kind in kinds]
 

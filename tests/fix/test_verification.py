@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 import cacheaudit.fix as fix_package
+from cacheaudit.analyzers.github_actions import actions as gha_actions
 from cacheaudit.config import build_config
-from cacheaudit.fix.actions import ACTION_INPUTS
+from cacheaudit.fix.actions import accepts, newest_major
 from cacheaudit.fix.engine import Outcome, run
 from cacheaudit.fix.verify import parses
 from cacheaudit.model import Finding
@@ -30,6 +31,7 @@ ADDED_KEYS = {"cache", "cache-dependency-path", "enable-cache", "with", "variabl
 """Keys an edit may add to YAML (anything under ``variables`` too); CA109 changes ``uses``."""
 
 TOTALS: Counter[str] = Counter()
+"""How much the verification applied and checked (printed by ``conftest.py``)."""
 
 
 def _key(finding: Finding) -> tuple[str, str, str]:
@@ -96,6 +98,7 @@ def test_every_edit_fixes_its_finding_and_nothing_else(
     outcome = run(build_config(root), unsafe=True)
     TOTALS["edits"] += sum(len(a.finding.fix.edits) for a in outcome.applied if a.finding.fix)
     TOTALS["fixes"] += len(outcome.applied)
+    TOTALS["roots"] += 1
     assert not outcome.refused, [r.reason for r in outcome.refused]
     assert _check(outcome) == []
     # Idempotent: nothing left to apply, the second run changes nothing.
@@ -117,8 +120,17 @@ def test_the_corpus_exercises_every_generator(monkeypatch: pytest.MonkeyPatch) -
         assert rules[rule] > 0, rule
 
 
-def test_action_inputs_table_names_setup_uv_glob_not_path() -> None:
-    for (action, _), inputs in ACTION_INPUTS.items():
-        if action == "astral-sh/setup-uv":
-            assert "cache-dependency-glob" in inputs
-            assert "cache-dependency-path" not in inputs
+def test_edits_read_the_analyzer_table_of_action_inputs() -> None:
+    """One table of action inputs (the analyzer's); setup-uv names its files with a glob."""
+    assert not hasattr(fix_package, "ACTION_INPUTS")
+    newest = newest_major("astral-sh/setup-uv")
+    assert newest is not None and newest >= 7
+    for major in range(1, newest + 1):
+        assert accepts("astral-sh/setup-uv", major, {"enable-cache", "cache-dependency-glob"})
+        assert not accepts("astral-sh/setup-uv", major, {"cache-dependency-path"})
+    assert not accepts("astral-sh/setup-uv", newest + 1, {"enable-cache"})  # not known yet
+    assert accepts("actions/setup-node", 6, {"cache", "cache-dependency-path"})
+    assert accepts("actions/setup-python", 4, {"cache", "cache-dependency-path"})
+    assert not accepts("actions/setup-python", 1, {"cache"})  # caching came in v3
+    assert not accepts("actions/setup-python", None, {"cache"})
+    assert gha_actions.action_inputs("actions/setup-python", 6) is not None

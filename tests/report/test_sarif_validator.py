@@ -30,6 +30,8 @@ from tests.report.repos import REPOS
 pytestmark = pytest.mark.slow
 
 FIXTURE_CASES = sorted(p.parent for p in FIXTURES.glob("*/*/expected.txt"))
+FIX_CASES = sorted((FIXTURES.parent / "fix" / "cases").glob("*/before"))
+"""Repositories whose findings carry edits of every generator family: SARIF ``fixes[]``."""
 CONTROL = "known-bad-control"
 
 
@@ -73,17 +75,27 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     found["repo-github-actions-fail-under"] = _audited(base / "github-actions", fail_under=100)
     for case in FIXTURE_CASES:
         found[f"fixture-{case.parent.name}-{case.name}"] = _audited(case)
+    for case in FIX_CASES:
+        found[f"fix-case-{case.parent.name}"] = _audited(case)
     found["cacheaudit-itself"] = _audited(PROJECT)
     return found
 
 
 def test_every_fixture_repository_is_included(logs: dict[str, dict[str, Any]]) -> None:
-    assert len(logs) == len(SAMPLE_REPORTS) + len(REPOS) + 1 + len(FIXTURE_CASES) + 1
+    assert len(logs) == (
+        len(SAMPLE_REPORTS) + len(REPOS) + 1 + len(FIXTURE_CASES) + len(FIX_CASES) + 1
+    )
     # The set exercises results, suppressions and notices, not only empty logs.
     runs = [log["runs"][0] for log in logs.values()]
     assert any(r["results"] and "suppressions" not in r["results"][0] for r in runs)
     assert any("suppressions" in res for r in runs for res in r["results"])
     assert any("toolExecutionNotifications" in r["invocations"][0] for r in runs)
+    # ... and the edits of `cacheaudit fix` (fixes[] with artifactChanges), every fix case's
+    assert len(FIX_CASES) >= 6
+    for case in FIX_CASES:
+        results = logs[f"fix-case-{case.parent.name}"]["runs"][0]["results"]
+        changes = [c for r in results for f in r.get("fixes", []) for c in f["artifactChanges"]]
+        assert changes and all(c["replacements"] for c in changes), case
 
 
 def _effective_level(result: dict[str, Any], rules: list[dict[str, Any]]) -> str:
@@ -183,4 +195,16 @@ def test_the_schema_check_can_fail(logs: dict[str, dict[str, Any]], schema_valid
     bad = json.loads(json.dumps(logs["sample-findings"]))
     bad["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0
     bad["runs"][0]["unknown"] = True
+    assert len(list(schema_validator.iter_errors(bad))) == 2
+
+
+def test_the_schema_check_reads_fixes(
+    logs: dict[str, dict[str, Any]], schema_validator: Any
+) -> None:
+    """A malformed ``fixes[]`` entry is caught: the schema check covers the edits."""
+    bad = json.loads(json.dumps(logs["fix-case-CA201"]))
+    result = next(r for r in bad["runs"][0]["results"] if r.get("fixes"))
+    replacement = result["fixes"][0]["artifactChanges"][0]["replacements"][0]
+    del replacement["deletedRegion"]  # required
+    replacement["insertedContent"] = {"text": 1}  # must be a string
     assert len(list(schema_validator.iter_errors(bad))) == 2

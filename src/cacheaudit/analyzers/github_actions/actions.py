@@ -333,6 +333,7 @@ ACTION_INPUTS: dict[str, tuple[tuple[int, frozenset[str]], ...]] = {
         (3, frozenset({"node-version-file"})),
         (4, frozenset({"mirror", "mirror-token"})),
         (5, frozenset({"package-manager-cache"})),
+        (6, frozenset()),
     ),
     "astral-sh/setup-uv": (
         (1, frozenset({"version", "checksum", "github-token", "enable-cache",
@@ -343,6 +344,7 @@ ACTION_INPUTS: dict[str, tuple[tuple[int, frozenset[str]], ...]] = {
         (6, frozenset({"activate-environment", "cache-python", "restore-cache", "save-cache",
                        "manifest-file", "add-problem-matchers", "resolution-strategy",
                        "venv-path"})),
+        (7, frozenset()),
     ),
     "actions/cache": (
         (1, frozenset({"path", "key", "restore-keys"})),
@@ -390,7 +392,8 @@ ACTION_INPUTS: dict[str, tuple[tuple[int, frozenset[str]], ...]] = {
 }  # fmt: skip
 """Inputs each action takes, by the major version that introduced them (from the actions'
 ``action.yml``): every fix that writes a ``with:`` input writes only inputs listed here for the
-action and major version it edits."""
+action and major version it edits. An entry with no inputs records a major that added none:
+the last entry is the newest major known, and ``cacheaudit fix`` edits no later one."""
 
 
 def action_inputs(action: str, major: int | None) -> frozenset[str] | None:

@@ -12,11 +12,11 @@ from cacheaudit.analyzers.github_actions.actions import KNOWN_ACTIONS, parse_ref
 from cacheaudit.fix.actions import accepts
 from cacheaudit.fix.generators import Generator
 from cacheaudit.fix.generators._yaml import (
-    block_end,
+    PathPart,
+    append_entries,
+    block_mapping,
     indent_of,
-    is_flow,
-    mapping_end,
-    mapping_indent,
+    only_adds,
     safe_text,
     scalar,
 )
@@ -25,7 +25,7 @@ from cacheaudit.installs import LOCKFILES_BY_TOOL, install_inputs
 from cacheaudit.model import Edit, Finding, Fix
 from cacheaudit.parsing import requirements
 from cacheaudit.parsing.shell import InstallCommand, find_installs, parse_script
-from cacheaudit.parsing.yaml import YamlError, item_line, key_column, key_line, load_path
+from cacheaudit.parsing.yaml import YamlError, item_line, key_line, load_path
 from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
 
@@ -43,6 +43,7 @@ _SETUP_FOR = {
 @dataclasses.dataclass(frozen=True)
 class _Job:
     path: str
+    name: str
     text: str
     lines: list[str]
     node: dict[str, Any]
@@ -62,12 +63,13 @@ def _job(ctx: RepoContext, finding: Finding) -> _Job | None:
     except YamlError:
         return None
     jobs = root.get("jobs") if isinstance(root, dict) else None
-    job = jobs.get(match.group("job").strip()) if isinstance(jobs, dict) else None
+    name = match.group("job").strip()
+    job = jobs.get(name) if isinstance(jobs, dict) else None
     steps = job.get("steps") if isinstance(job, dict) else None
-    if not isinstance(job, dict) or not isinstance(steps, list) or is_flow([], steps):
+    if not isinstance(job, dict) or not isinstance(steps, list):
         return None
     lines = [line.rstrip("\n") for line in split_lines(text)]
-    return _Job(path, text, lines, job, steps)
+    return _Job(path, name, text, lines, job, steps)
 
 
 def _uses(step: Any) -> tuple[str, str] | None:
@@ -135,27 +137,35 @@ def _indent_unit(lines: list[str]) -> int:
     return min((w for w in widths if w), default=2)
 
 
-def _set_inputs(job: _Job, index: int, step: Any, entries: list[tuple[str, list[str]]]) -> Edit:
-    """Insert ``with:`` entries at the end of the step's ``with:`` (or a new ``with:``)."""
-    lines = job.lines
-    unit = _indent_unit(lines)
-    key_col = mapping_indent(step)
-    if key_col is None:
-        raise ValueError("step without positions")
+def _set_inputs(
+    job: _Job, index: int, step: Any, entries: list[tuple[str, list[str]]]
+) -> Edit | None:
+    """Insert ``with:`` entries at the end of the step's ``with:`` (or a new ``with:`` at the
+    end of the step); None when the step or its ``with:`` cannot take them as new lines (flow
+    style, merged or aliased) or the result would read as anything but the step plus them."""
+    unit = _indent_unit(job.lines)
+    where: tuple[PathPart, ...] = ("jobs", job.name, "steps", index)
+    additions: dict[tuple[PathPart, ...], dict[str, Any]]
+    values: dict[str, Any] = {
+        key: v[0] if len(v) == 1 else "".join(f"{line}\n" for line in v) for key, v in entries
+    }
     with_node = step.get("with")
     if isinstance(with_node, dict) and with_node:
-        if is_flow(lines, with_node):
-            raise ValueError("flow-style with:")
-        col = mapping_indent(with_node)
-        if col is None:
-            raise ValueError("with: without positions")
-        end = mapping_end(lines, with_node)
-        return make_edit(job.path, job.text, end + 1, end, _entries(col, unit, entries))
-    if "with" in step:
-        raise ValueError("an empty or odd with:")
-    end = mapping_end(lines, step)
-    body = f"{' ' * key_col}with:\n" + _entries(key_col + unit, unit, entries)
-    return make_edit(job.path, job.text, end + 1, end, body)
+        inner = block_mapping(job.text, (*where, "with"))
+        if inner is None or not inner.editable:
+            return None
+        edit = append_entries(job.path, job.text, inner, _entries(0, unit, entries))
+        additions = {(*where, "with"): values}
+    elif "with" in step:
+        return None  # an empty or odd with:
+    else:
+        mapping = block_mapping(job.text, where)
+        if mapping is None or not mapping.editable:
+            return None
+        body = "with:\n" + _entries(unit, unit, entries)
+        edit = append_entries(job.path, job.text, mapping, body)
+        additions = {where: {"with": values}}
+    return edit if only_adds(job.text, [edit], additions) else None
 
 
 def _fix(finding: Finding, edits: tuple[Edit, ...], safe: bool = True) -> Fix:
@@ -207,7 +217,8 @@ def ca101(ctx: RepoContext, finding: Finding) -> Fix | None:
         entries = node
     if not accepts(action, major, {key for key, _ in entries}):
         return None
-    return _fix(finding, (_set_inputs(job, index, step, entries),))
+    edit = _set_inputs(job, index, step, entries)
+    return _fix(finding, (edit,)) if edit is not None else None
 
 
 def _pip_files(
@@ -302,4 +313,4 @@ def _fixed_ref(floor: Any, ref: str, comment: str) -> str | None:
 
 GENERATORS: dict[str, Generator] = {"CA101": ca101, "CA109": ca109}
 
-__all__ = ["GENERATORS", "block_end", "key_column", "key_line"]
+__all__ = ["GENERATORS"]
