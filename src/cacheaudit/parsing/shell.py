@@ -1086,7 +1086,10 @@ def _node(command: Command, prog: str, args: list[str]) -> InstallCommand | None
     elif prog == "pnpm":
         action = {"install": "install", "i": "install", "fetch": "fetch", "add": "add"}.get(first)
     elif prog == "bun":
-        action = {"install": "install", "i": "install", "add": "add", "a": "add"}.get(first)
+        # `bun ci` (Bun 1.2+) is `bun install --frozen-lockfile`
+        action = {"install": "install", "i": "install", "ci": "ci", "add": "add", "a": "add"}.get(
+            first
+        )
         if "--lockfile-only" in a.options:
             return None
     elif ops[:2] == ["workspaces", "focus"]:  # yarn berry: install some workspaces' deps

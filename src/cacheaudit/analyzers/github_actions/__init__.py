@@ -38,7 +38,7 @@ import re
 from cacheaudit.analyzers.github_actions.caches import _cache_of
 from cacheaudit.analyzers.github_actions.caches import _hashfiles_args as _hashfiles_args
 from cacheaudit.analyzers.github_actions.collector import _Collector
-from cacheaudit.analyzers.github_actions.installs import _run_installs
+from cacheaudit.analyzers.github_actions.installs import _run_installs, _script_publishes
 from cacheaudit.analyzers.github_actions.model import _OUTPUT_ASSIGN, EffStep, Index, Unit, _map
 from cacheaudit.analyzers.github_actions.parse import (
     _composite,
@@ -91,6 +91,9 @@ def _build_unit(ctx: RepoContext, unit: Unit) -> Unit:
         if cache is not None:
             unit.caches.append(cache)
         unit.installs.extend(_run_installs(ctx, unit.steps[pos], pos))
+        publishes = _script_publishes(ctx, unit.steps[pos])
+        if publishes is not None:
+            unit.publishes[pos] = publishes
     return unit
 
 

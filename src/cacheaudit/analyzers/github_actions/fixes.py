@@ -410,6 +410,17 @@ def _fix_ca101(ctx: RepoContext, unit: Unit, install: Install, todo: list[Instal
             f"Install uv with astral-sh/setup-uv and its cache on, {where}.",
             _setup_uv_snippet(unit),
         )
+    if tool == "bun":
+        # oven-sh/setup-bun caches only the bun executable: the install cache needs its own step.
+        base = install.workdir or ""
+        locks = [
+            f for n in ("bun.lock", "bun.lockb") if (f := normalize(n, base) or n) and ctx.exists(f)
+        ] or [p for n in ("bun.lock", "bun.lockb") for p in ctx.glob(f"**/{n}")][:3]
+        return Fix(
+            f"Add an actions/cache step {where} on bun's install cache, keyed on the lock file "
+            "(oven-sh/setup-bun caches only the bun executable).",
+            _new_cache_step(unit, step, "bun", ["~/.bun/install/cache"], locks or ["**/bun.lock*"]),
+        )
     if tool in facts.NODE_TOOLS:
         setup = _last_step(unit, "setup-node", install.pos, step.doc)
         locks = [p for n in facts.SETUP_NODE_LOCKFILES[tool] for p in ctx.glob(f"**/{n}")]

@@ -9,8 +9,15 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from cacheaudit.analyzers.github_actions.model import Doc, EffStep, Install, _is_expr, _map
-from cacheaudit.analyzers.scripts import followed_installs, repo_installs
+from cacheaudit.analyzers.github_actions.model import (
+    Doc,
+    EffStep,
+    Install,
+    _is_expr,
+    _map,
+    publish_command,
+)
+from cacheaudit.analyzers.scripts import follow, followed_installs, repo_installs
 from cacheaudit.parsing.shell import Command, InstallCommand
 from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
@@ -78,12 +85,7 @@ def _run_installs(ctx: RepoContext, eff: EffStep, pos: int) -> list[Install]:
     step = eff.step
     if step.run is None or (step.shell and step.shell.split()[0].rsplit("/", 1)[-1] in _NON_SHELLS):
         return []
-    if step.working_directory:
-        wd: str | None = (
-            None if _is_expr(step.working_directory) else normalize(step.working_directory)
-        )
-    else:
-        wd = eff.workdir
+    wd = _step_workdir(eff)
     out: list[Install] = []
     commands = step.commands()
     for command, workdir in _with_workdirs(commands, wd):
@@ -112,6 +114,47 @@ def _run_installs(ctx: RepoContext, eff: EffStep, pos: int) -> list[Install]:
                 )
             )
     return out
+
+
+def _step_workdir(eff: EffStep) -> str | None:
+    step = eff.step
+    if step.working_directory:
+        return None if _is_expr(step.working_directory) else normalize(step.working_directory)
+    return eff.workdir
+
+
+def _script_publishes(ctx: RepoContext, eff: EffStep) -> tuple[str, bool] | None:
+    """How a step publishes through a script of the repository: a package.json script, shell
+    script or make target that runs a publishing command (``npm run release`` with
+    ``"release": "semantic-release"``); None when it does not (as far as the files show). A
+    script's name proves nothing (``release`` scripts often only bump versions). The flag
+    says whether it publishes only a preview (pkg.pr.new)."""
+    step = eff.step
+    if step.run is None:
+        return None
+
+    def walk(
+        command: Command, workdir: str | None, depth: int, seen: frozenset[str]
+    ) -> tuple[str, bool] | None:
+        for followed in follow(ctx, command, workdir):
+            if followed.key in seen:
+                continue
+            for inner, wd in _with_workdirs(list(followed.commands), followed.workdir):
+                text = publish_command(inner)
+                if text is not None:
+                    preview = publish_command(inner, previews=False) is None
+                    return f"`{text}` in {followed.path}", preview
+                if depth > 1:
+                    found = walk(inner, wd, depth - 1, seen | {followed.key})
+                    if found is not None:
+                        return found
+        return None
+
+    for command, workdir in _with_workdirs(step.commands(), _step_workdir(eff)):
+        found = walk(command, workdir, 3, frozenset())
+        if found is not None:
+            return found
+    return None
 
 
 def _with_workdirs(

@@ -543,7 +543,25 @@ def _rules_actions_cache(out: _Collector, unit: Unit, cache: CacheUse) -> None:
         _rule_ca107(out, unit, cache, envs, key, key_line_no)
     # CA108: node_modules.
     node = [e for e in cache.entries if "node-env" in e.kinds]
-    if node:
+    bun = _node_manager(unit) == "npm" and any(i.cmd.tool == "bun" for i in unit.installs)
+    if node and bun:
+        message = (
+            f"{unit.at(step)} caches `{node[0].raw}`: node_modules breaks across runtime "
+            "versions and platforms; cache bun's download cache (~/.bun/install/cache) instead."
+        )
+        files = _key_files(ctx, unit, cache) or ["bun.lock"]
+        out.add(
+            RULES["CA108"].finding(
+                _loc(step, node[0].line),
+                message,
+                subject=unit.subject(step, "node_modules"),
+                fix=Fix(
+                    "Cache `~/.bun/install/cache` keyed on the lock file instead of node_modules.",
+                    _new_cache_step(unit, step, "bun", ["~/.bun/install/cache"], files),
+                ),
+            )
+        )
+    elif node:
         message = (
             f"{unit.at(step)} caches `{node[0].raw}`: node_modules breaks across Node "
             "versions and `npm ci` deletes it before installing; cache npm's download "

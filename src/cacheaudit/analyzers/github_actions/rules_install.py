@@ -222,7 +222,7 @@ def _is_bootstrap(install: Install) -> bool:
     if cmd.tool == "uv" and cmd.action == "tool install":
         return True
     names = _package_names(install)
-    if cmd.tool in facts.NODE_TOOLS and ("-g" in cmd.options or "--global" in cmd.options):
+    if cmd.tool in facts.NODE_ENV_TOOLS and ("-g" in cmd.options or "--global" in cmd.options):
         return bool(names)
     return bool(names) and names <= facts.BOOTSTRAP_PACKAGES
 

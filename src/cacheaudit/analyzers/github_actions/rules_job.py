@@ -49,7 +49,10 @@ def _rule_ca110(out: _Collector, unit: Unit) -> None:
         return
     triggers = unit.triggers
     reasons = _release_reasons(unit)
-    publishing = _publishing(unit)
+    # A job only named as a release is no evidence of what it restores caches for, except in a
+    # workflow that runs only by hand (RULES CA110; deploy jobs on pushes read no PR caches).
+    # Preview publishes (pkg.pr.new) run for pull requests anyway: no privileged release.
+    publishing = _publishing(unit, job_names=False, previews=False)
     if not reasons and publishing is None:
         return
     called = triggers is not None and "workflow_call" in _triggers(unit.doc).events
@@ -64,7 +67,9 @@ def _rule_ca110(out: _Collector, unit: Unit) -> None:
         why = publishing[1] if publishing else "publishes"
     reported: set[int] = set()
     for cache in unit.caches:
-        if cache.restores is not True:
+        # BuildKit's `type=gha` layer cache is not among zizmor's cache-aware actions (its
+        # scopes are written only by the builds that name them): not CA110's business.
+        if cache.restores is not True or cache.kind == "docker-build":
             continue
         step = cache.step
         anchor = step if _own(unit, step) else cache.eff.via
