@@ -1167,6 +1167,52 @@ def test_image_builds_are_recorded_with_their_dockerfile_and_runs(make_repo: Mak
     ]
 
 
+def test_compose_and_bake_builds_record_the_dockerfiles_their_files_name(make_repo: MakeRepo):
+    text = wf(
+        """
+        on: [push]
+        jobs:
+          e2e:
+            runs-on: ubuntu-latest
+            strategy:
+              matrix:
+                shard: [1, 2, 3]
+            steps:
+              - uses: actions/checkout@v4
+              - run: docker compose -f deploy/compose.yml -f deploy/compose.ci.yml build api
+              - run: docker compose -f deploy/images.yml up -d --build
+              - run: docker compose -f deploy/missing.yml build
+        """
+    )
+    compose = textwrap.dedent(
+        """
+        services:
+          api:
+            build:
+              context: ../services/api
+          worker:
+            build: ../services/worker
+          db:
+            image: postgres:17
+        """
+    )
+    override = "services:\n  api:\n    build:\n      dockerfile: ci.Dockerfile\n"
+    images = "services:\n  db:\n    image: postgres:17\n"
+    files = {
+        WF: text,
+        "deploy/compose.yml": compose,
+        "deploy/compose.ci.yml": override,
+        "deploy/images.yml": images,
+    }
+    report = audit(make_repo, files)
+    # `build api` builds only api, with the override's Dockerfile; the images-only file builds
+    # nothing; a file that is not in the repository builds an unknown Dockerfile.
+    assert [(b.dockerfile, b.runs_per_pipeline) for b in report.builds] == [
+        ("services/api/ci.Dockerfile", 3),
+        (None, 3),
+    ]
+
+
 def test_zizmor_ignore_suppresses_ca110_with_the_comment_as_reason(make_repo: MakeRepo):
     text = wf(
         """

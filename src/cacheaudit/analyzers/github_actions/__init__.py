@@ -23,6 +23,8 @@ Modules, in import order (each imports only the ones before it):
 - ``parse``: files into the model: steps, jobs, runners, triggers, composite expansion.
 - ``caches``: what each step caches (``CacheUse``) and which cache covers which install.
 - ``installs``: the installs a step runs (``Install``), following local scripts.
+- ``compose``: what the compose/bake files of a ``docker compose build`` or ``docker buildx
+  bake`` build, and whether they configure a layer cache.
 - ``collector``: where findings and install sites are recorded.
 - ``fixes``: the YAML snippets offered as fixes.
 - ``rules_install``, ``rules_cache``, ``rules_job``: the rules.
