@@ -94,7 +94,9 @@ class InstallCommand:
     backend: str = ""
     """For the environment runners (tox, nox): ``uv`` when the command line says they install
     with uv (nox ``--default-venv-backend uv``/``-db uv``, ``NOX_DEFAULT_VENV_BACKEND=uv``, tox
-    ``--runner uv-venv-runner``, ``uvx --with tox-uv tox``); ``""`` for their default, pip. A
+    ``--runner uv-venv-runner``, ``uvx --with tox-uv tox``); ``pip`` when it names another
+    backend (``--force-venv-backend virtualenv``); ``""`` when it says nothing (pip, unless the
+    repository's configuration says otherwise). A
     repository's own configuration (``requires = tox-uv``) is read by
     :func:`cacheaudit.analyzers.scripts.runner_backend`."""
 
@@ -1145,22 +1147,33 @@ def _runner(command: Command, prog: str, args: list[str]) -> InstallCommand | No
     if not action:
         return None
     found = _install(prog, action, command, a, _pip_off(command))
-    return replace(found, backend="uv") if _uv_backend(prog, a, command) else found
+    backend = _cli_backend(prog, a, command)
+    return replace(found, backend=backend) if backend else found
 
 
 _NOX_SHORT = {"-db": "--default-venv-backend", "-fb": "--force-venv-backend"}
 
 
-def _uv_backend(prog: str, a: _Args, command: Command) -> bool:
-    """tox/nox told on their command line (or by env) to build environments with uv."""
+def _cli_backend(prog: str, a: _Args, command: Command) -> str:
+    """The backend tox/nox are told on their command line (or by env) to build environments
+    with: ``uv``; ``pip`` when told to use another one (nox ``--force-venv-backend
+    virtualenv``, tox ``--runner virtualenv``), which overrides the repository's config;
+    ``""`` when not told."""
+    values: list[str] = []
     if prog == "nox":
-        values = a.get("--default-venv-backend", "--force-venv-backend")
         env = dict(command.env)
-        values += [env.get("NOX_DEFAULT_VENV_BACKEND", ""), env.get("NOX_FORCE_VENV_BACKEND", "")]
-        return any(v.strip().lower() == "uv" for v in values)
-    if prog == "tox":
-        return any(v.startswith("uv-venv") for v in a.get("--runner"))
-    return False
+        values = [
+            *a.get("--force-venv-backend"),
+            env.get("NOX_FORCE_VENV_BACKEND", ""),
+            *a.get("--default-venv-backend"),
+            env.get("NOX_DEFAULT_VENV_BACKEND", ""),
+        ]
+    elif prog == "tox":
+        values = list(a.get("--runner"))
+    for value in (v.strip().lower() for v in values):
+        if value:  # `uv|virtualenv`: uv when it is installed
+            return "uv" if value.startswith(("uv", "uv-venv")) else "pip"
+    return ""
 
 
 # `uvx TOOL`, `uv tool run TOOL`, `pipx run TOOL`: the tool's own download is a bootstrap; the

@@ -40,18 +40,7 @@ def _project_has_dependencies(ctx: RepoContext, target: str, workdir: str) -> bo
     if base is None or "$" in target:
         return True
     pyproject = posixpath.join(base, "pyproject.toml") if base else "pyproject.toml"
-
-    def parse() -> dict[str, Any] | None:
-        text = ctx.read_text(pyproject)
-        if text is None:
-            return None
-        try:
-            data: dict[str, Any] = tomllib.loads(text)
-        except (tomllib.TOMLDecodeError, ValueError):
-            return None
-        return data
-
-    data = ctx.memo("gha-pyproject", pyproject, parse)
+    data = _pyproject(ctx, pyproject)
     if data is None:
         return True
     project = data.get("project")
@@ -66,6 +55,52 @@ def _project_has_dependencies(ctx: RepoContext, target: str, workdir: str) -> bo
         return True
     optional = _map(project.get("optional-dependencies"))
     return any(optional.get(e) for e in extras)
+
+
+def _pyproject(ctx: RepoContext, path: str) -> dict[str, Any] | None:
+    def parse() -> dict[str, Any] | None:
+        text = ctx.read_text(path)
+        if text is None:
+            return None
+        try:
+            data: dict[str, Any] = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, ValueError):
+            return None
+        return data
+
+    return ctx.memo("gha-pyproject", path, parse)
+
+
+def _group_packages(
+    ctx: RepoContext, cmd: InstallCommand, workdir: str | None
+) -> frozenset[str] | None:
+    """Package names pip's ``--group NAME`` (``--group path:NAME``) installs, from PEP 735
+    ``[dependency-groups]`` with ``include-group`` followed; None when unknown."""
+    if cmd.tool != "pip" or not cmd.groups or workdir is None:
+        return None
+    names: set[str] = set()
+    for group in cmd.groups:
+        source, _, name = group.rpartition(":")
+        path = normalize(source or "pyproject.toml", workdir)
+        data = _pyproject(ctx, path) if path else None
+        table = _map(data.get("dependency-groups")) if data else {}
+        todo, seen = [name], set()
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            entries = table.get(current)
+            if not isinstance(entries, list):
+                return None
+            for entry in entries:
+                if isinstance(entry, str):
+                    names.add(re.split(r"[<>=!~\[;@ ]", entry.strip(), maxsplit=1)[0].lower())
+                elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+                    todo.append(entry["include-group"])
+                else:
+                    return None
+    return frozenset(names)
 
 
 def _is_registry(ctx: RepoContext, cmd: InstallCommand, workdir: str | None) -> bool:
@@ -94,7 +129,15 @@ def _run_installs(ctx: RepoContext, eff: EffStep, pos: int) -> list[Install]:
         for cmd in repo_installs(ctx, [command], workdir):
             out.append(
                 Install(
-                    pos, eff, cmd, cmd.line, column, env, workdir, _is_registry(ctx, cmd, workdir)
+                    pos,
+                    eff,
+                    cmd,
+                    cmd.line,
+                    column,
+                    env,
+                    workdir,
+                    _is_registry(ctx, cmd, workdir),
+                    group_packages=_group_packages(ctx, cmd, workdir),
                 )
             )
         # the scripts, make targets and package.json scripts it runs

@@ -255,6 +255,10 @@ class Install:
     registry: bool
     script: str | None = None
     script_line: int = 0
+    group_packages: frozenset[str] | None = None
+    """Names of the packages the ``--group`` options install (pyproject's
+    ``[dependency-groups]``, includes followed); None when there are none or they cannot be
+    read."""
 
     @property
     def step(self) -> Step:
