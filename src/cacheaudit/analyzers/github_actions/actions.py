@@ -177,6 +177,12 @@ KNOWN_ACTIONS: dict[str, ActionSpec] = {
 """Keyed by lower-case ``owner/repo[/path]``. The only actions that count as a cache for an
 install: an action not listed here covers nothing, however it is named (RULES CA101)."""
 
+DOCKER_LAYER_CACHE_ACTIONS: frozenset[str] = frozenset({
+    "satackey/action-docker-layer-caching", "jpribyl/action-docker-layer-caching",
+})  # fmt: skip
+"""Actions that save and restore the Docker engine's layers between runs, so `docker build` and
+`docker compose build` in later `run:` steps reuse them (CA111 stays silent)."""
+
 OTHER_CACHE_WHAT: dict[str, str] = {
     "oven-sh/setup-bun": "its cache of the bun executable (oven-sh/setup-bun; `no-cache: true` "
     "turns it off)",

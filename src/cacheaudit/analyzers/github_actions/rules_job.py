@@ -6,6 +6,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 
+from cacheaudit.analyzers.github_actions import actions as facts
 from cacheaudit.analyzers.github_actions.collector import PLATFORM, _Collector, _loc
 from cacheaudit.analyzers.github_actions.compose import build_files, repo_sets_cache_from
 from cacheaudit.analyzers.github_actions.fixes import (
@@ -103,10 +104,14 @@ def _rule_ca111(out: _Collector, unit: Unit) -> None:
         eff.step.spec is not None and eff.step.spec.kind == "remote-builder" for eff in unit.steps
     ):
         return
+    layer_cache = False
     buildx_seen = False
     for eff in unit.steps:
         step = eff.step
         spec = step.spec
+        if step.uses is not None and step.uses.name in facts.DOCKER_LAYER_CACHE_ACTIONS:
+            layer_cache = True
+            continue
         if spec is not None and spec.kind == "buildx":
             if step.inputs.get("driver", "").strip().lower() in ("cloud", "remote", "kubernetes"):
                 return
@@ -114,7 +119,7 @@ def _rule_ca111(out: _Collector, unit: Unit) -> None:
             continue
         if spec is not None and spec.kind == "docker-build":
             _ca111_action(out, unit, step, buildx_seen)
-        elif step.run is not None:
+        elif step.run is not None and not layer_cache:
             _ca111_run(out, unit, eff)
 
 
