@@ -95,7 +95,9 @@ class InstallCommand:
     backend: str = ""
     """For the environment runners (tox, nox): ``uv`` when the command line says they install
     with uv (nox ``--default-venv-backend uv``/``-db uv``, ``NOX_DEFAULT_VENV_BACKEND=uv``, tox
-    ``--runner uv-venv-runner``, ``uvx --with tox-uv tox``); ``""`` for their default, pip. A
+    ``--runner uv-venv-runner``, ``uvx --with tox-uv tox``); ``pip`` when it names another
+    backend (``--force-venv-backend virtualenv``); ``""`` when it says nothing (pip, unless the
+    repository's configuration says otherwise). A
     repository's own configuration (``requires = tox-uv``) is read by
     :func:`cacheaudit.analyzers.scripts.runner_backend`."""
 
@@ -1097,9 +1099,10 @@ def _node(command: Command, prog: str, args: list[str]) -> InstallCommand | None
     elif prog == "pnpm":
         action = {"install": "install", "i": "install", "fetch": "fetch", "add": "add"}.get(first)
     elif prog == "bun":
-        # `bun ci` is `bun install --frozen-lockfile`
-        action = {"install": "install", "i": "install", "ci": "install", "add": "add"}.get(first)
-        action = action or ("add" if first == "a" else None)
+        # `bun ci` (Bun 1.2+) is `bun install --frozen-lockfile`
+        action = {"install": "install", "i": "install", "ci": "ci", "add": "add", "a": "add"}.get(
+            first
+        )
         if "--lockfile-only" in a.options:
             return None
     elif ops[:2] == ["workspaces", "focus"]:  # yarn berry: install some workspaces' deps
@@ -1155,22 +1158,33 @@ def _runner(command: Command, prog: str, args: list[str]) -> InstallCommand | No
     if not action:
         return None
     found = _install(prog, action, command, a, _pip_off(command))
-    return replace(found, backend="uv") if _uv_backend(prog, a, command) else found
+    backend = _cli_backend(prog, a, command)
+    return replace(found, backend=backend) if backend else found
 
 
 _NOX_SHORT = {"-db": "--default-venv-backend", "-fb": "--force-venv-backend"}
 
 
-def _uv_backend(prog: str, a: _Args, command: Command) -> bool:
-    """tox/nox told on their command line (or by env) to build environments with uv."""
+def _cli_backend(prog: str, a: _Args, command: Command) -> str:
+    """The backend tox/nox are told on their command line (or by env) to build environments
+    with: ``uv``; ``pip`` when told to use another one (nox ``--force-venv-backend
+    virtualenv``, tox ``--runner virtualenv``), which overrides the repository's config;
+    ``""`` when not told."""
+    values: list[str] = []
     if prog == "nox":
-        values = a.get("--default-venv-backend", "--force-venv-backend")
         env = dict(command.env)
-        values += [env.get("NOX_DEFAULT_VENV_BACKEND", ""), env.get("NOX_FORCE_VENV_BACKEND", "")]
-        return any(v.strip().lower() == "uv" for v in values)
-    if prog == "tox":
-        return any(v.startswith("uv-venv") for v in a.get("--runner"))
-    return False
+        values = [
+            *a.get("--force-venv-backend"),
+            env.get("NOX_FORCE_VENV_BACKEND", ""),
+            *a.get("--default-venv-backend"),
+            env.get("NOX_DEFAULT_VENV_BACKEND", ""),
+        ]
+    elif prog == "tox":
+        values = list(a.get("--runner"))
+    for value in (v.strip().lower() for v in values):
+        if value:  # `uv|virtualenv`: uv when it is installed
+            return "uv" if value.startswith(("uv", "uv-venv")) else "pip"
+    return ""
 
 
 # `uvx TOOL`, `uv tool run TOOL`, `pipx run TOOL`: the tool's own download is a bootstrap; the

@@ -23,6 +23,8 @@ Modules, in import order (each imports only the ones before it):
 - ``parse``: files into the model: steps, jobs, runners, triggers, composite expansion.
 - ``caches``: what each step caches (``CacheUse``) and which cache covers which install.
 - ``installs``: the installs a step runs (``Install``), following local scripts.
+- ``compose``: what the compose/bake files of a ``docker compose build`` or ``docker buildx
+  bake`` build, and whether they configure a layer cache.
 - ``collector``: where findings and install sites are recorded.
 - ``fixes``: the YAML snippets offered as fixes.
 - ``rules_install``, ``rules_cache``, ``rules_job``: the rules.
@@ -38,7 +40,7 @@ import re
 from cacheaudit.analyzers.github_actions.caches import _cache_of
 from cacheaudit.analyzers.github_actions.caches import _hashfiles_args as _hashfiles_args
 from cacheaudit.analyzers.github_actions.collector import _Collector
-from cacheaudit.analyzers.github_actions.installs import _run_installs
+from cacheaudit.analyzers.github_actions.installs import _run_installs, _script_publishes
 from cacheaudit.analyzers.github_actions.model import _OUTPUT_ASSIGN, EffStep, Index, Unit, _map
 from cacheaudit.analyzers.github_actions.parse import (
     _composite,
@@ -91,6 +93,9 @@ def _build_unit(ctx: RepoContext, unit: Unit) -> Unit:
         if cache is not None:
             unit.caches.append(cache)
         unit.installs.extend(_run_installs(ctx, unit.steps[pos], pos))
+        publishes = _script_publishes(ctx, unit.steps[pos])
+        if publishes is not None:
+            unit.publishes[pos] = publishes
     return unit
 
 

@@ -177,6 +177,19 @@ KNOWN_ACTIONS: dict[str, ActionSpec] = {
 """Keyed by lower-case ``owner/repo[/path]``. The only actions that count as a cache for an
 install: an action not listed here covers nothing, however it is named (RULES CA101)."""
 
+DOCKER_LAYER_CACHE_ACTIONS: frozenset[str] = frozenset({
+    "satackey/action-docker-layer-caching", "jpribyl/action-docker-layer-caching",
+})  # fmt: skip
+"""Actions that save and restore the Docker engine's layers between runs, so `docker build` and
+`docker compose build` in later `run:` steps reuse them (CA111 stays silent)."""
+
+OTHER_CACHE_WHAT: dict[str, str] = {
+    "oven-sh/setup-bun": "its cache of the bun executable (oven-sh/setup-bun; `no-cache: true` "
+    "turns it off)",
+}
+"""How to name what an action of another ecosystem caches, where "the cache of ..." would
+mislead (setup-bun caches the executable, not installs; zizmor counts it as cache-aware)."""
+
 PUBLISHER_ACTIONS: frozenset[str] = frozenset({
     "pypa/gh-action-pypi-publish", "softprops/action-gh-release", "ncipollo/release-action",
     "svenstaro/upload-release-action", "actions/upload-release-asset",
@@ -185,22 +198,37 @@ PUBLISHER_ACTIONS: frozenset[str] = frozenset({
 })  # fmt: skip
 """Actions that publish what the job built (docker/build-push-action counts with ``push``)."""
 
-PUBLISH_COMMANDS: dict[str, frozenset[str]] = {
-    "twine": frozenset({"upload"}),
-    "docker": frozenset({"push"}),
-    "npm": frozenset({"publish"}),
-    "yarn": frozenset({"publish", "npm"}),
-    "pnpm": frozenset({"publish"}),
-    "gh": frozenset({"release"}),
-    "uv": frozenset({"publish"}),
-    "poetry": frozenset({"publish"}),
-    "flit": frozenset({"publish"}),
-    "hatch": frozenset({"publish"}),
-    "pdm": frozenset({"publish"}),
-    "cargo": frozenset({"publish"}),
-    "gem": frozenset({"push"}),
-}
-"""``program subcommand`` pairs in ``run:`` that publish (``docker build --push`` too)."""
+PUBLISH_COMMANDS: frozenset[tuple[str, ...]] = frozenset({
+    ("twine", "upload"), ("uv", "publish"), ("poetry", "publish"), ("flit", "publish"),
+    ("hatch", "publish"), ("pdm", "publish"), ("npm", "publish"), ("pnpm", "publish"),
+    ("yarn", "publish"), ("yarn", "npm", "publish"), ("bun", "publish"),
+    ("npm", "stage", "publish"),
+    ("gh", "release", "create"), ("gh", "release", "upload"), ("docker", "push"),
+    ("docker", "image", "push"), ("podman", "push"), ("cargo", "publish"), ("gem", "push"),
+    ("semantic-release",), ("changeset", "publish"), ("lerna", "publish"),
+    ("pkg-pr-new", "publish"), ("maturin", "publish"),
+})  # fmt: skip
+"""Commands in ``run:`` that publish what the job built, as their words without options
+(``docker build --push`` and ``git push --tags`` too). Also matched behind the launchers of
+:data:`PUBLISH_LAUNCHERS` (``npx semantic-release``, ``python -m twine upload``, ``pnpm changeset
+publish``, ``uv run twine upload``); a ``--dry-run`` publishes nothing."""
+
+PREVIEW_PUBLISH_COMMANDS: frozenset[tuple[str, ...]] = frozenset({("pkg-pr-new", "publish")})
+"""Publishes of preview builds (pkg.pr.new), run for pull requests too: the job is still a
+publishing job (its installs are not CA101's business), but not a privileged release whose
+caches CA110 guards."""
+
+PUBLISH_LAUNCHERS: frozenset[str] = frozenset({
+    "npx", "bunx", "pnpx", "uvx", "npm", "pnpm", "yarn", "bun", "uv", "pipx", "poetry", "pdm",
+    "hatch", "exec", "dlx", "x", "run", "tool", "python", "python3",
+})  # fmt: skip
+"""Words that may stand before a publishing command and run it (``npx``, ``npm exec``,
+``pnpm dlx``, ``uv tool run``, ``python -m``)."""
+
+RELEASE_VERBS = ("release", "publish", "deploy", "upload", "push")
+"""A step or job whose name starts with one of these (``Publish to PyPI``, ``deploy-docs``)
+releases something; names that merely contain them (``Get release version``,
+``prepare-release``) do not."""
 
 # --- setup-python / setup-node / setup-uv facts ------------------------------------------------
 
@@ -257,6 +285,8 @@ TOOL_CACHE_DIRS: dict[str, tuple[str, ...]] = {
     "nox": (".nox",),
     "hatch": ("~/.local/share/hatch",),
     "apt": ("/var/cache/apt", "/var/cache/apt/archives"),
+    # setup-bun caches only the bun executable, never this directory.
+    "bun": ("~/.bun/install/cache",),
 }  # fmt: skip
 """Default cache locations (``~`` is the runner user's home); a cached parent covers them."""
 
@@ -276,9 +306,13 @@ PYTHON_ENV_TOOLS = frozenset({"pip", "uv", "poetry", "pipenv", "pdm", "hatch"})
 """Installs a restored Python environment makes (nearly) free."""
 NODE_ENV_NAMES = frozenset({"node_modules"})
 NODE_TOOLS = frozenset({"npm", "yarn", "pnpm"})
+"""Package managers setup-node's ``cache:`` input takes."""
+NODE_ENV_TOOLS = NODE_TOOLS | {"bun"}
+"""Installs a restored ``node_modules`` makes (nearly) free; ``-g`` installs of them are
+bootstraps."""
 
 CA101_TOOLS = frozenset({
-    "pip", "uv", "poetry", "pipenv", "pdm", "npm", "yarn", "pnpm", "tox", "nox", "hatch",
+    "pip", "uv", "poetry", "pipenv", "pdm", "npm", "yarn", "pnpm", "bun", "tox", "nox", "hatch",
     "pre-commit",
 })  # fmt: skip
 """Installs CA101 reports. conda's package cache location depends on how conda was set up
@@ -306,7 +340,7 @@ CACHE_DIR_COMMANDS: dict[tuple[str, ...], str] = {
     ("yarn", "cache", "dir"): "yarn", ("yarn", "config", "get", "cacheFolder"): "yarn",
     ("npm", "config", "get", "cache"): "npm", ("pnpm", "store", "path"): "pnpm",
     ("uv", "cache", "dir"): "uv", ("poetry", "config", "cache-dir"): "poetry",
-    ("pdm", "config", "cache_dir"): "pdm",
+    ("pdm", "config", "cache_dir"): "pdm", ("bun", "pm", "cache"): "bun",
 }  # fmt: skip
 """Commands that print a tool's cache directory: the documented idiom writes their output to
 ``$GITHUB_OUTPUT`` (or ``::set-output``) and caches ``steps.<id>.outputs.<name>``."""

@@ -258,7 +258,18 @@ def _cache_of(ctx: RepoContext, unit: Unit, pos: int) -> CacheUse | None:
             )
         return None
     if kind == "other-cache":
-        return _other_cache(step, spec, major, use)
+        found = _other_cache(step, spec, major, use)
+        if (
+            found is not None
+            and step.uses.name == "actions/setup-go"
+            and "cache-dependency-path" not in inputs
+            and _workspace(unit, pos) == "ok"
+            and not ctx.exists("go.sum")
+        ):
+            # setup-go keys its cache on the root go.sum; without one it restores nothing
+            # ("Restore cache failed: Dependencies file is not found", setup-go#427).
+            return None
+        return found
     return None
 
 
@@ -289,11 +300,12 @@ def _other_cache(
             what=f"the cache of {step.uses.name if step.uses else 'the action'}",
         )
     elif default_on:
+        name = step.uses.name if step.uses else "the action"
         result = use(
             frozenset(),
             True,
             step.line,
-            what=f"the cache of {step.uses.name if step.uses else 'the action'}",
+            what=facts.OTHER_CACHE_WHAT.get(name, f"the cache of {name}"),
         )
     return result
 
@@ -436,7 +448,7 @@ def _covers(cache: CacheUse, install: Install) -> bool | None:
             continue
         if "python-env" in entry.kinds and install.keys & facts.PYTHON_ENV_TOOLS:
             return True
-        if "node-env" in entry.kinds and install.keys & facts.NODE_TOOLS:
+        if "node-env" in entry.kinds and install.keys & facts.NODE_ENV_TOOLS:
             return True
         for tool in install.keys:
             dirs = _install_dirs(install, tool)

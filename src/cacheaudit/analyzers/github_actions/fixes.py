@@ -410,6 +410,17 @@ def _fix_ca101(ctx: RepoContext, unit: Unit, install: Install, todo: list[Instal
             f"Install uv with astral-sh/setup-uv and its cache on, {where}.",
             _setup_uv_snippet(unit),
         )
+    if tool == "bun":
+        # oven-sh/setup-bun caches only the bun executable: the install cache needs its own step.
+        base = install.workdir or ""
+        locks = [
+            f for n in ("bun.lock", "bun.lockb") if (f := normalize(n, base) or n) and ctx.exists(f)
+        ] or [p for n in ("bun.lock", "bun.lockb") for p in ctx.glob(f"**/{n}")][:3]
+        return Fix(
+            f"Add an actions/cache step {where} on bun's install cache, keyed on the lock file "
+            "(oven-sh/setup-bun caches only the bun executable).",
+            _new_cache_step(unit, step, "bun", ["~/.bun/install/cache"], locks or ["**/bun.lock*"]),
+        )
     if tool in facts.NODE_TOOLS:
         setup = _last_step(unit, "setup-node", install.pos, step.doc)
         locks = [p for n in facts.SETUP_NODE_LOCKFILES[tool] for p in ctx.glob(f"**/{n}")]
@@ -511,6 +522,45 @@ def _build_push_snippet(unit: Unit, step: Step, opts: Mapping[str, list[str]]) -
     pad = " " * dash_col
     build = _new_step(unit, step, step.name or "Build image", "docker/build-push-action@v6", inputs)
     return f"{pad}- uses: docker/setup-buildx-action@v3\n{build}"
+
+
+def _bake_snippet(
+    unit: Unit,
+    step: Step,
+    files: Sequence[str],
+    services: Sequence[str],
+    workdir: str,
+    build_args: Sequence[str] = (),
+) -> str:
+    """docker/bake-action building the compose services with a layer cache, one scope per
+    service (images sharing the default scope overwrite each other's cache)."""
+    if _release_job(unit):
+        kind = "type=registry,ref=REGISTRY/IMAGE:buildcache-{0}"
+        to = kind + ",mode=max"
+    else:
+        kind = "type=gha,scope={0}"
+        to = kind + ",mode=max"
+    sets = [
+        line
+        for name in services or ["*"]
+        for line in (
+            f"{name}.cache-from={kind.format(_slug(name) if name != '*' else 'images')}",
+            f"{name}.cache-to={to.format(_slug(name) if name != '*' else 'images')}",
+        )
+    ]
+    inputs: list[tuple[str, Sequence[str]]] = [("source", ["."])]
+    if files:
+        rel = [
+            f[len(workdir) + 1 :] if workdir and f.startswith(workdir + "/") else f for f in files
+        ]
+        inputs.append(("files", ["|", *rel] if len(rel) > 1 else rel))
+    if workdir:
+        inputs.append(("workdir", [workdir]))
+    sets += [f"*.args.{arg}" for arg in build_args if "=" in arg]
+    inputs += [("load", ["true"]), ("set", ["|", *sets])]
+    _, _, dash_col = _step_span(step)
+    build = _new_step(unit, step, step.name or "Build images", "docker/bake-action@v6", inputs)
+    return f"{' ' * dash_col}- uses: docker/setup-buildx-action@v3\n{build}"
 
 
 def _on_snippet(doc: Doc, triggers: Triggers) -> str:

@@ -9,8 +9,15 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from cacheaudit.analyzers.github_actions.model import Doc, EffStep, Install, _is_expr, _map
-from cacheaudit.analyzers.scripts import followed_installs, repo_installs
+from cacheaudit.analyzers.github_actions.model import (
+    Doc,
+    EffStep,
+    Install,
+    _is_expr,
+    _map,
+    publish_command,
+)
+from cacheaudit.analyzers.scripts import follow, followed_installs, repo_installs
 from cacheaudit.parsing.shell import Command, InstallCommand
 from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
@@ -33,18 +40,7 @@ def _project_has_dependencies(ctx: RepoContext, target: str, workdir: str) -> bo
     if base is None or "$" in target:
         return True
     pyproject = posixpath.join(base, "pyproject.toml") if base else "pyproject.toml"
-
-    def parse() -> dict[str, Any] | None:
-        text = ctx.read_text(pyproject)
-        if text is None:
-            return None
-        try:
-            data: dict[str, Any] = tomllib.loads(text)
-        except (tomllib.TOMLDecodeError, ValueError):
-            return None
-        return data
-
-    data = ctx.memo("gha-pyproject", pyproject, parse)
+    data = _pyproject(ctx, pyproject)
     if data is None:
         return True
     project = data.get("project")
@@ -59,6 +55,52 @@ def _project_has_dependencies(ctx: RepoContext, target: str, workdir: str) -> bo
         return True
     optional = _map(project.get("optional-dependencies"))
     return any(optional.get(e) for e in extras)
+
+
+def _pyproject(ctx: RepoContext, path: str) -> dict[str, Any] | None:
+    def parse() -> dict[str, Any] | None:
+        text = ctx.read_text(path)
+        if text is None:
+            return None
+        try:
+            data: dict[str, Any] = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, ValueError):
+            return None
+        return data
+
+    return ctx.memo("gha-pyproject", path, parse)
+
+
+def _group_packages(
+    ctx: RepoContext, cmd: InstallCommand, workdir: str | None
+) -> frozenset[str] | None:
+    """Package names pip's ``--group NAME`` (``--group path:NAME``) installs, from PEP 735
+    ``[dependency-groups]`` with ``include-group`` followed; None when unknown."""
+    if cmd.tool != "pip" or not cmd.groups or workdir is None:
+        return None
+    names: set[str] = set()
+    for group in cmd.groups:
+        source, _, name = group.rpartition(":")
+        path = normalize(source or "pyproject.toml", workdir)
+        data = _pyproject(ctx, path) if path else None
+        table = _map(data.get("dependency-groups")) if data else {}
+        todo, seen = [name], set()
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            entries = table.get(current)
+            if not isinstance(entries, list):
+                return None
+            for entry in entries:
+                if isinstance(entry, str):
+                    names.add(re.split(r"[<>=!~\[;@ ]", entry.strip(), maxsplit=1)[0].lower())
+                elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+                    todo.append(entry["include-group"])
+                else:
+                    return None
+    return frozenset(names)
 
 
 def _is_registry(ctx: RepoContext, cmd: InstallCommand, workdir: str | None) -> bool:
@@ -78,12 +120,7 @@ def _run_installs(ctx: RepoContext, eff: EffStep, pos: int) -> list[Install]:
     step = eff.step
     if step.run is None or (step.shell and step.shell.split()[0].rsplit("/", 1)[-1] in _NON_SHELLS):
         return []
-    if step.working_directory:
-        wd: str | None = (
-            None if _is_expr(step.working_directory) else normalize(step.working_directory)
-        )
-    else:
-        wd = eff.workdir
+    wd = _step_workdir(eff)
     out: list[Install] = []
     commands = step.commands()
     for command, workdir in _with_workdirs(commands, wd):
@@ -92,7 +129,15 @@ def _run_installs(ctx: RepoContext, eff: EffStep, pos: int) -> list[Install]:
         for cmd in repo_installs(ctx, [command], workdir):
             out.append(
                 Install(
-                    pos, eff, cmd, cmd.line, column, env, workdir, _is_registry(ctx, cmd, workdir)
+                    pos,
+                    eff,
+                    cmd,
+                    cmd.line,
+                    column,
+                    env,
+                    workdir,
+                    _is_registry(ctx, cmd, workdir),
+                    group_packages=_group_packages(ctx, cmd, workdir),
                 )
             )
         # the scripts, make targets and package.json scripts it runs
@@ -112,6 +157,47 @@ def _run_installs(ctx: RepoContext, eff: EffStep, pos: int) -> list[Install]:
                 )
             )
     return out
+
+
+def _step_workdir(eff: EffStep) -> str | None:
+    step = eff.step
+    if step.working_directory:
+        return None if _is_expr(step.working_directory) else normalize(step.working_directory)
+    return eff.workdir
+
+
+def _script_publishes(ctx: RepoContext, eff: EffStep) -> tuple[str, bool] | None:
+    """How a step publishes through a script of the repository: a package.json script, shell
+    script or make target that runs a publishing command (``npm run release`` with
+    ``"release": "semantic-release"``); None when it does not (as far as the files show). A
+    script's name proves nothing (``release`` scripts often only bump versions). The flag
+    says whether it publishes only a preview (pkg.pr.new)."""
+    step = eff.step
+    if step.run is None:
+        return None
+
+    def walk(
+        command: Command, workdir: str | None, depth: int, seen: frozenset[str]
+    ) -> tuple[str, bool] | None:
+        for followed in follow(ctx, command, workdir):
+            if followed.key in seen:
+                continue
+            for inner, wd in _with_workdirs(list(followed.commands), followed.workdir):
+                text = publish_command(inner)
+                if text is not None:
+                    preview = publish_command(inner, previews=False) is None
+                    return f"`{text}` in {followed.path}", preview
+                if depth > 1:
+                    found = walk(inner, wd, depth - 1, seen | {followed.key})
+                    if found is not None:
+                        return found
+        return None
+
+    for command, workdir in _with_workdirs(step.commands(), _step_workdir(eff)):
+        found = walk(command, workdir, 3, frozenset())
+        if found is not None:
+            return found
+    return None
 
 
 def _with_workdirs(

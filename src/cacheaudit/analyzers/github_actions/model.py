@@ -255,6 +255,10 @@ class Install:
     registry: bool
     script: str | None = None
     script_line: int = 0
+    group_packages: frozenset[str] | None = None
+    """Names of the packages the ``--group`` options install (pyproject's
+    ``[dependency-groups]``, includes followed); None when there are none or they cannot be
+    read."""
 
     @property
     def step(self) -> Step:
@@ -302,6 +306,10 @@ class Unit:
     installs: list[Install] = field(default_factory=list)
     standalone: bool = False
     """A composite action with no caller in this repository: its context is unknown."""
+    publishes: dict[int, tuple[str, bool]] = field(default_factory=dict)
+    """Position of a step → the publishing command it runs through a script of the repository
+    (``npm run release`` whose package.json script runs ``semantic-release``) and whether it
+    publishes only a preview, set when the unit is built."""
     broken: dict[int, str] = field(default_factory=dict)
     """Position of a cache step → why it never serves the installs it covers (a failing
     version, a key that never changes or never matches, a step that fails), set by the cache
@@ -464,12 +472,51 @@ _TAG_CONDITION = re.compile(
     r"|github\.event_name\s*==\s*'release'",
     re.I,
 )
-_RELEASE_NAME = re.compile(r"\b(release|publish|deploy|upload)(?!\w)", re.I)
+_RELEASE_NAME = re.compile(
+    rf"^[^A-Za-z0-9]*(?:{'|'.join(facts.RELEASE_VERBS)})(?:e?s|e?d|ing)?(?![A-Za-z0-9])", re.I
+)
+"""A name that starts with a publishing verb (emoji and punctuation before it allowed)."""
 _NOT_RELEASE_NAME = re.compile(
     r"artifact|coverage|codecov|test.?result|junit|report|\blogs?\b|notify|prepare|draft|"
-    r"notes|changelog",
+    r"notes|changelog|dry.?run|\bpr\b|pull.?request",
     re.I,
 )
+
+
+def _release_name(name: str) -> bool:
+    return bool(_RELEASE_NAME.search(name)) and not _NOT_RELEASE_NAME.search(name)
+
+
+def publish_command(command: Command, *, previews: bool = True) -> str | None:
+    """How ``command`` publishes (its text), or None: a command of
+    :data:`facts.PUBLISH_COMMANDS`, also behind a launcher (``npx semantic-release``,
+    ``python -m twine upload``), ``docker build --push``, ``git push --tags``."""
+    argv = command.argv
+    if not argv or any(a in ("--dry-run", "--dryrun") for a in argv):
+        return None
+    # options dropped, versions too (`npx semantic-release@24`, not a scoped `@scope/pkg`)
+    words = [command.program] + [
+        (a.rsplit("@", 1)[0] if a.rfind("@") > 0 else a) for a in argv[1:] if not a.startswith("-")
+    ]
+    text = _fold(command.text)[:60]
+    for start in range(min(4, len(words))):
+        if start and words[start - 1] not in facts.PUBLISH_LAUNCHERS:
+            break
+        for size in (1, 2, 3):
+            found = tuple(words[start : start + size])
+            if found in facts.PUBLISH_COMMANDS and (
+                previews or found not in facts.PREVIEW_PUBLISH_COMMANDS
+            ):
+                return text
+    if command.program == "docker" and "--push" in argv:
+        return text
+    if (
+        command.program == "git"
+        and words[1:2] == ["push"]
+        and {"--tags", "--follow-tags"} & set(argv)
+    ):
+        return text
+    return None
 
 
 def _publishes(unit: Unit) -> Step | None:
@@ -478,11 +525,16 @@ def _publishes(unit: Unit) -> Step | None:
     return found[0] if found else None
 
 
-def _publishing(unit: Unit) -> tuple[Step, str] | None:
-    """The step that publishes and how to say so: a known publisher action or command; in a
-    workflow that only runs by hand (``workflow_dispatch``), a step or job named like a release
-    (release/publish/deploy/upload), since such jobs publish through scripts of their own."""
-    for eff in unit.steps:
+def _publishing(
+    unit: Unit, *, job_names: bool = True, previews: bool = True
+) -> tuple[Step, str] | None:
+    """The step that publishes and how to say so: a known publisher action or command (also
+    run through a script of the repository); in a workflow that only runs by hand
+    (``workflow_dispatch``), a step, job or workflow named as a release (the name starts with
+    release/publish/deploy/upload/push), since such jobs publish through scripts of their own;
+    with ``job_names``, a job so named in any workflow (``deploy``, ``release-nightly``);
+    with ``previews``, publishes of preview builds (pkg.pr.new)."""
+    for pos, eff in enumerate(unit.steps):
         step = eff.step
         if step.uses is not None and step.uses.kind == "action":
             if step.uses.name in facts.PUBLISHER_ACTIONS:
@@ -493,37 +545,36 @@ def _publishing(unit: Unit) -> tuple[Step, str] | None:
                     return step, f"pushes an image in {step.label}"
         if step.run is not None:
             for command in step.commands():
-                subs = facts.PUBLISH_COMMANDS.get(command.program)
-                args = [a for a in command.argv[1:] if not a.startswith("-")]
-                if (
-                    subs
-                    and args
-                    and args[0] in subs
-                    and (command.program != "gh" or args[1:2] in (["create"], ["upload"]))
-                ):
-                    return step, f"publishes in {step.label} (`{_fold(command.text)[:60]}`)"
-                if command.program == "docker" and "--push" in command.argv:
-                    return step, f"pushes an image in {step.label}"
+                text = publish_command(command, previews=previews)
+                if text is not None:
+                    image = command.program in ("docker", "podman")
+                    what = "pushes an image" if image else "publishes"
+                    return step, f"{what} in {step.label} (`{text}`)"
+        how, preview = unit.publishes.get(pos, ("", False))
+        if how and (previews or not preview):
+            return step, f"publishes in {step.label} ({how})"
+    if unit.job is None:
+        return None
+    own = [e.step for e in unit.steps if _own(unit, e.step)]
+    named = own and any(
+        _release_name(n) for n in (unit.job.id, _text(unit.job.node.get("name")) or "") if n
+    )
     triggers = unit.triggers
     if (
-        unit.job is None
-        or triggers is None
+        triggers is None
         or not triggers.complete
         or not triggers.events
         or not triggers.events <= {"workflow_dispatch", "repository_dispatch"}
     ):
-        return None
-    own = [e.step for e in unit.steps if _own(unit, e.step)]
+        return (own[-1], "is named as a release job") if named and job_names else None
     for step in own:
-        if (
-            step.name
-            and _RELEASE_NAME.search(step.name)
-            and not _NOT_RELEASE_NAME.search(step.name)
-        ):
+        if step.name and _release_name(step.name):
             return step, f"runs only by hand and releases in {step.label}"
-    job_name = f"{unit.job.id} {_text(unit.job.node.get('name')) or ''}"
-    if _RELEASE_NAME.search(job_name) and not _NOT_RELEASE_NAME.search(job_name) and own:
+    if named:
         return own[-1], "runs only by hand and is named as a release job"
+    workflow = _text(_map(unit.doc.root).get("name")) or posixpath.basename(unit.doc.path)
+    if own and _release_name(workflow):
+        return own[-1], "runs only by hand in a workflow named as a release"
     return None
 
 

@@ -4,7 +4,6 @@ not exist), and the ``actions/cache`` key rules CA105-CA108 and CA113."""
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 import re
 from collections.abc import Mapping
@@ -41,7 +40,7 @@ from cacheaudit.analyzers.github_actions.model import (
     _unknowable,
     _workspace,
 )
-from cacheaudit.model import Fix, Severity
+from cacheaudit.model import Fix
 from cacheaudit.parsing.yaml import value_line
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import RULES
@@ -158,24 +157,8 @@ def _rule_ca109(out: _Collector, unit: Unit, cache: CacheUse) -> None:
     if "#" in fixed_line:  # a version comment no longer matches the new ref
         fixed_line = fixed_line.split("#", 1)[0].rstrip()
     if broken is None:
-        message = (
-            f"{unit.at(step)} pins {name} to a commit SHA with no version comment: "
-            f"cacheaudit cannot tell offline whether it predates the 2025 cache service "
-            f"(versions before {_floor_text(spec.floor)} fail)."
-        )
-        fix = Fix(
-            f"Add the version as a trailing comment (`@{step.uses.ref} # vX.Y.Z`) so it "
-            f"can be checked, and make sure it is {_floor_text(spec.floor)} or later.",
-            "",
-        )
-        finding = RULES["CA109"].finding(
-            _loc(step, step.line, column),
-            message,
-            subject=unit.subject(step, "version"),
-            fix=fix,
-            weight=0.25,
-        )
-        out.add(dataclasses.replace(finding, severity=Severity.INFO))
+        # A SHA with no version comment cannot be checked offline. Such pins are nearly always
+        # recent (Dependabot, Renovate, pinning tools): reporting each would be noise.
         return
     unit.broken.setdefault(
         cache.pos, f"{name}@{step.uses.ref} fails against the cache service since 2025-02"
@@ -543,7 +526,25 @@ def _rules_actions_cache(out: _Collector, unit: Unit, cache: CacheUse) -> None:
         _rule_ca107(out, unit, cache, envs, key, key_line_no)
     # CA108: node_modules.
     node = [e for e in cache.entries if "node-env" in e.kinds]
-    if node:
+    bun = _node_manager(unit) == "npm" and any(i.cmd.tool == "bun" for i in unit.installs)
+    if node and bun:
+        message = (
+            f"{unit.at(step)} caches `{node[0].raw}`: node_modules breaks across runtime "
+            "versions and platforms; cache bun's download cache (~/.bun/install/cache) instead."
+        )
+        files = _key_files(ctx, unit, cache) or ["bun.lock"]
+        out.add(
+            RULES["CA108"].finding(
+                _loc(step, node[0].line),
+                message,
+                subject=unit.subject(step, "node_modules"),
+                fix=Fix(
+                    "Cache `~/.bun/install/cache` keyed on the lock file instead of node_modules.",
+                    _new_cache_step(unit, step, "bun", ["~/.bun/install/cache"], files),
+                ),
+            )
+        )
+    elif node:
         message = (
             f"{unit.at(step)} caches `{node[0].raw}`: node_modules breaks across Node "
             "versions and `npm ci` deletes it before installing; cache npm's download "

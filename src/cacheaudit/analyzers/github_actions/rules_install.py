@@ -162,10 +162,10 @@ def _rule_ca101(
             i.cmd.tool in facts.CA101_TOOLS for i, _ in entries
         ):
             continue
-        if tool == "uv" and pip_cache and not pip_users:
-            continue  # CA104 says it: the pip cache is configured but uv installs bypass it
         # Only definitely uncached installs: one whose coverage is unknown is left out, and
-        # does not silence the others.
+        # does not silence the others. uv's own installs beside a pip cache are CA104's (the pip
+        # cache is configured but uv bypasses it); tox/nox building envs with uv are not.
+        ca104 = tool == "uv" and bool(pip_cache) and not pip_users
         todo = [
             i
             for i, v in entries
@@ -173,6 +173,7 @@ def _rule_ca101(
             and _own(unit, i.step)
             and (v.state is CacheState.MISSING or v.later is not None)
             and v.warms is None
+            and not (ca104 and i.cmd.tool == "uv")
         ]
         if not todo or all(_is_bootstrap(i) for i in todo):
             continue
@@ -217,12 +218,15 @@ def _is_bootstrap(install: Install) -> bool:
     """An install of installers or build tools only (``pip install -U pip build``, ``pip
     install tox``, ``npm i -g pnpm``, ``uv tool install ruff``): not the dependency set."""
     cmd = install.cmd
-    if cmd.requirement_files or cmd.groups or cmd.local_targets:
+    if cmd.requirement_files or cmd.local_targets:
+        return False
+    if cmd.groups and install.group_packages is None:
         return False
     if cmd.tool == "uv" and cmd.action == "tool install":
         return True
-    names = _package_names(install)
-    if cmd.tool in facts.NODE_TOOLS and ("-g" in cmd.options or "--global" in cmd.options):
+    # `pip install --group tox` of a group holding only tox is the tox bootstrap
+    names = _package_names(install) | (install.group_packages or frozenset())
+    if cmd.tool in facts.NODE_ENV_TOOLS and ("-g" in cmd.options or "--global" in cmd.options):
         return bool(names)
     return bool(names) and names <= facts.BOOTSTRAP_PACKAGES
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 
+from cacheaudit.analyzers.github_actions import actions as facts
 from cacheaudit.analyzers.github_actions.collector import PLATFORM, _Collector, _loc
+from cacheaudit.analyzers.github_actions.compose import build_files, repo_sets_cache_from
 from cacheaudit.analyzers.github_actions.fixes import (
+    _bake_snippet,
     _build_push_snippet,
     _fix_ca110,
     _layer_cache_inputs,
@@ -34,6 +37,7 @@ from cacheaudit.analyzers.github_actions.model import (
 from cacheaudit.analyzers.github_actions.parse import _triggers
 from cacheaudit.discovery import FileKind
 from cacheaudit.model import Fix, ImageBuild, Location
+from cacheaudit.parsing.shell import Command, find_image_builds
 from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import RULES
@@ -49,7 +53,10 @@ def _rule_ca110(out: _Collector, unit: Unit) -> None:
         return
     triggers = unit.triggers
     reasons = _release_reasons(unit)
-    publishing = _publishing(unit)
+    # A job only named as a release is no evidence of what it restores caches for, except in a
+    # workflow that runs only by hand (RULES CA110; deploy jobs on pushes read no PR caches).
+    # Preview publishes (pkg.pr.new) run for pull requests anyway: no privileged release.
+    publishing = _publishing(unit, job_names=False, previews=False)
     if not reasons and publishing is None:
         return
     called = triggers is not None and "workflow_call" in _triggers(unit.doc).events
@@ -64,7 +71,9 @@ def _rule_ca110(out: _Collector, unit: Unit) -> None:
         why = publishing[1] if publishing else "publishes"
     reported: set[int] = set()
     for cache in unit.caches:
-        if cache.restores is not True:
+        # BuildKit's `type=gha` layer cache is not among zizmor's cache-aware actions (its
+        # scopes are written only by the builds that name them): not CA110's business.
+        if cache.restores is not True or cache.kind == "docker-build":
             continue
         step = cache.step
         anchor = step if _own(unit, step) else cache.eff.via
@@ -95,10 +104,14 @@ def _rule_ca111(out: _Collector, unit: Unit) -> None:
         eff.step.spec is not None and eff.step.spec.kind == "remote-builder" for eff in unit.steps
     ):
         return
+    layer_cache = False
     buildx_seen = False
     for eff in unit.steps:
         step = eff.step
         spec = step.spec
+        if step.uses is not None and step.uses.name in facts.DOCKER_LAYER_CACHE_ACTIONS:
+            layer_cache = True
+            continue
         if spec is not None and spec.kind == "buildx":
             if step.inputs.get("driver", "").strip().lower() in ("cloud", "remote", "kubernetes"):
                 return
@@ -106,7 +119,7 @@ def _rule_ca111(out: _Collector, unit: Unit) -> None:
             continue
         if spec is not None and spec.kind == "docker-build":
             _ca111_action(out, unit, step, buildx_seen)
-        elif step.run is not None:
+        elif step.run is not None and not layer_cache:
             _ca111_run(out, unit, eff)
 
 
@@ -219,6 +232,8 @@ def _ca111_run(out: _Collector, unit: Unit, eff: EffStep) -> None:
     if step.run is None:
         return
     for command in step.commands():
+        if command.program in ("docker", "docker-compose"):
+            _ca111_compose(out, unit, eff, command)
         if command.program != "docker":
             continue
         opts = _docker_build(command.argv)
@@ -277,6 +292,92 @@ def _ca111_run(out: _Collector, unit: Unit, eff: EffStep) -> None:
                     weight=0.5,
                 )
             )
+
+
+def _step_dir(eff: EffStep) -> str | None:
+    step = eff.step
+    if step.working_directory:
+        return None if _is_expr(step.working_directory) else normalize(step.working_directory)
+    return eff.workdir
+
+
+def _ca111_compose(out: _Collector, unit: Unit, eff: EffStep, command: Command) -> None:
+    """``docker compose build`` / ``up --build`` and ``docker buildx bake`` with no layer cache
+    source: neither ``--set *.cache-from`` nor ``cache_from`` in the files they build from
+    (when those cannot be read: none anywhere in the repository)."""
+    step = eff.step
+    for build in find_image_builds([command]):
+        if build.kind not in ("compose", "bake") or "--no-cache" in build.options:
+            continue
+        if build.cache_from:
+            continue
+        env = {**eff.env, **dict(command.env)}
+        workdir = _step_dir(eff)
+        files = build_files(out.ctx, build, env, workdir)
+        if files.cached:
+            continue
+        uncached = [s for s in files.services if not s.cached]
+        if files.known and not uncached:
+            continue  # nothing built, or every service names a cache source
+        if not files.known and (
+            any(s.cached for s in files.services) or repo_sets_cache_from(out.ctx)
+        ):
+            continue
+        what = "`docker buildx bake`" if build.kind == "bake" else "compose"
+        if uncached:
+            names = ", ".join(f"`{s.name}`" for s in uncached[:4])
+            more = f" and {len(uncached) - 4} more" if len(uncached) > 4 else ""
+            detail = (
+                f": the {'service' if len(uncached) == 1 else 'services'} {names}{more} in "
+                f"{', '.join(files.files)} build without `cache_from`, so every run rebuilds "
+                "every layer."
+            )
+        else:
+            shown = f" ({', '.join(files.files)}: not found or not read)" if files.files else ""
+            detail = (
+                f" but nothing configures a layer cache for it{shown}: no `--set "
+                f"*.cache-from`, no `cache_from` in any {what} file of the repository, so every "
+                "run rebuilds every layer."
+            )
+        message = f"{unit.at(step)} runs `{_fold(command.text)}`{detail}"
+        fix = Fix(
+            "Build the images with docker/bake-action and a layer cache per service "
+            + (
+                "in a registry (this job publishes; pull requests cannot write it)"
+                if _release_job(unit)
+                else "in the GitHub Actions cache (`type=gha`, one `scope` each)"
+            )
+            + ", or add `cache_from`/`cache_to` to the services' `build:`; then run the "
+            "compose commands as before (they reuse the loaded images).",
+            _bake_snippet(
+                unit,
+                step,
+                files.files,
+                [s.name for s in uncached],
+                workdir or "",
+                _build_args(command),
+            ),
+        )
+        out.add(
+            RULES["CA111"].finding(
+                _loc(step, command.line, _column(step.doc, command)),
+                message,
+                subject=unit.subject(step, f"{build.kind}:{command.line - step.line}"),
+                fix=fix,
+            )
+        )
+
+
+def _build_args(command: Command) -> list[str]:
+    """``--build-arg K=V`` values of a compose build, to carry into the bake fix."""
+    args = list(command.argv)
+    out = []
+    for i, arg in enumerate(args):
+        if arg == "--build-arg" and i + 1 < len(args):
+            out.append(args[i + 1])
+        elif arg.startswith("--build-arg="):
+            out.append(arg.split("=", 1)[1])
+    return out
 
 
 def _repo_mentions_inline_cache(ctx: RepoContext) -> bool:
@@ -366,7 +467,8 @@ def _dockerfile_of(context: str, file: str, workdir: str | None) -> str | None:
 
 def _record_builds(out: _Collector, unit: Unit) -> None:
     """An ImageBuild for each image build step of a job (docker/build-push-action, ``docker
-    build``/``docker buildx build`` in ``run:``), with the job's runs per pipeline."""
+    build``/``docker buildx build`` in ``run:``; one per Dockerfile a compose file or bake
+    builds), with the job's runs per pipeline."""
     if unit.job is None:
         return
     for eff in unit.steps:
@@ -391,6 +493,18 @@ def _record_builds(out: _Collector, unit: Unit) -> None:
                 else eff.workdir
             )
             for command in step.commands():
+                for build in find_image_builds([command]):
+                    if build.kind not in ("compose", "bake"):
+                        continue
+                    env = {**eff.env, **dict(command.env)}
+                    files = build_files(out.ctx, build, env, workdir)
+                    if files.known and not files.services:
+                        continue  # the files build nothing (images only)
+                    loc = _loc(step, command.line, _column(step.doc, command))
+                    for dockerfile in sorted({s.dockerfile or "" for s in files.services}) or [""]:
+                        out.index.builds.append(
+                            ImageBuild(loc, PLATFORM, where, dockerfile or None, unit.runs)
+                        )
                 if command.program != "docker":
                     continue
                 opts = _docker_build(command.argv)
