@@ -20,7 +20,6 @@ from ruamel.yaml import YAML
 from tests.conftest import run_audit
 
 from cacheaudit.model import Finding
-from cacheaudit.parsing import yaml as cy
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gitlab"
 
@@ -44,9 +43,54 @@ def _cases() -> list[tuple[str, str]]:
     return cases
 
 
+def _psych_merges_constructor() -> Any:
+    """ruamel's round-trip constructor, folding repeated ``<<`` keys into one merge sequence
+    (later first) as GitLab's Psych applies them; ruamel alone rejects them."""
+    from ruamel.yaml.constructor import RoundTripConstructor
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    def fold(root: Any) -> None:
+        seen: set[int] = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, MappingNode):
+                merges = [
+                    i for i, (k, _) in enumerate(node.value) if k.tag == "tag:yaml.org,2002:merge"
+                ]
+                if len(merges) > 1:
+                    sources: list[Any] = []
+                    for i in reversed(merges):
+                        value = node.value[i][1]
+                        sources.extend(value.value if isinstance(value, SequenceNode) else [value])
+                    key, first = node.value[merges[0]]
+                    folded = SequenceNode(
+                        "tag:yaml.org,2002:seq", sources, first.start_mark, first.end_mark,
+                        flow_style=True,
+                    )  # fmt: skip
+                    node.value = [
+                        (key, folded) if i == merges[0] else pair
+                        for i, pair in enumerate(node.value)
+                        if i == merges[0] or i not in merges
+                    ]
+                stack.extend(v for pair in node.value for v in pair)
+            elif isinstance(node, SequenceNode):
+                stack.extend(node.value)
+
+    class PsychMerges(RoundTripConstructor):  # type: ignore[misc]
+        def construct_document(self, node: Any) -> Any:
+            fold(node)
+            return super().construct_document(node)
+
+    return PsychMerges
+
+
 def _yaml() -> YAML:
     yaml = YAML()
-    yaml.Constructor = cy._psych_merges_constructor()  # repeated `<<` keys, as GitLab reads them
+    yaml.Constructor = _psych_merges_constructor()  # repeated `<<` keys, as GitLab reads them
     yaml.preserve_quotes = True
     yaml.width = 4096
     return yaml

@@ -111,17 +111,17 @@ NODE = {"package.json": '{"name": "x"}\n', "package-lock.json": '{"lockfileVersi
 
 ADVICE = {
     # every one of the 3 runs would push the cache it gets (CA204)
-    "parallel job": "test:\n  parallel: 3\n  script:\n    - pip install tox\n",
-    "flow-style job": "test: {image: 'python:3', script: [pip install tox]}\n",
+    "parallel job": "test:\n  parallel: 3\n  script:\n    - pip install requests flask\n",
+    "flow-style job": "test: {image: 'python:3', script: [pip install requests flask]}\n",
     # a job's own `variables:` replaces the merged one: the merge would be shadowed
     "merge key": (
         ".base: &base\n  variables:\n    A: b\n"
-        "test:\n  <<: *base\n  script:\n    - pip install tox\n"
+        "test:\n  <<: *base\n  script:\n    - pip install requests flask\n"
     ),
     # the keys would reach the job that extends it too
     "extended by another job": (
-        "test:\n  script:\n    - pip install tox\n"
-        "more:\n  extends: test\n  script:\n    - pip install tox\n"
+        "test:\n  script:\n    - pip install requests flask\n"
+        "more:\n  extends: test\n  script:\n    - pip install requests flask\n"
     ),
     # its own cache would replace the default one, which holds its pip downloads
     "default cache it needs": (
@@ -132,7 +132,7 @@ ADVICE = {
     # meltano: caching `.cache/` for pip makes it a poetry cache poetry never writes to (CA202)
     "cache that turns another install into CA202": (
         'variables:\n  PIP_CACHE_DIR: "$CI_PROJECT_DIR/.cache"\n'
-        "test:\n  script:\n    - pip install poetry\n    - poetry install\n"
+        "test:\n  script:\n    - pip install requests flask\n    - poetry install\n"
     ),
 }
 

@@ -1173,7 +1173,7 @@ def test_property_find_installs_never_raises(argv: list[str], env: list[tuple[st
         ("yarn workspaces focus --production @o/api @o/shared", "yarn", "workspaces focus", (),
          ()),
         ("bun install --frozen-lockfile", "bun", "install", (), ()),
-        ("bun ci", "bun", "install", (), ()),
+        ("bun ci", "bun", "ci", (), ()),
         ("bun i", "bun", "install", (), ()),
         ("bun add zod", "bun", "add", (), ("zod",)),
     ],

@@ -5,13 +5,12 @@ them: a template's script line shared by ten jobs is one finding naming the ten 
 from __future__ import annotations
 
 import posixpath
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from cacheaudit.analyzers import scripts
-from cacheaudit.analyzers.github_actions.actions import PUBLISH_COMMANDS
+from cacheaudit.analyzers.github_actions.model import publish_command
 from cacheaudit.analyzers.gitlab_ci.installs import downloads, install_site, key_file_matches
 from cacheaudit.analyzers.gitlab_ci.model import Facts, Job, JobCache, Pipeline, Step, Variable
 from cacheaudit.analyzers.gitlab_ci.places import (
@@ -142,20 +141,9 @@ class Audit:
         if fact.job.release_only:
             return fact.job.release_only
         for step in fact.steps:
-            command = step.command
-            argv = list(command.argv)
-            if len(argv) > 2 and argv[1] == "-m" and re.fullmatch(r"python[\d.]*", command.program):
-                argv = argv[2:]  # python -m twine upload
-            program = argv[0].replace("\\", "/").rsplit("/", 1)[-1] if argv else ""
-            args = [a for a in argv[1:] if not a.startswith("-")]
-            subs = PUBLISH_COMMANDS.get(program)
-            publish = bool(subs and args and args[0] in subs)
-            if program == "gh":
-                publish = publish and args[1:2] in (["create"], ["upload"])
-            if program in ("docker", "podman", "buildah") and args[:1] == ["push"]:
-                publish = True
-            if publish:
-                return f"it publishes (`{' '.join(command.text.split())[:60]}`)"
+            how = publish_command(step.command, previews=False)
+            if how is not None:
+                return f"it publishes (`{how}`)"
         return ""
 
     def matches(self, pattern: str) -> bool:
