@@ -308,6 +308,7 @@ CATALOGUE: tuple[Rule, ...] = (
         Category.CI,
         Severity.INFO,
         "apt-get install in a job on every run.",
+        default_enabled=False,
     ),
     Rule(
         "CA201",
