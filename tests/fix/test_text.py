@@ -8,7 +8,7 @@ import codecs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cacheaudit.fix.text import _RAW_LINE, apply_text, make_edit, split_lines
+from cacheaudit.fix.text import _RAW_LINE, EditConflict, apply_text, make_edit, split_lines
 
 _LINE = st.text(
     alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=12
@@ -39,7 +39,13 @@ def test_bytes_outside_the_edit_are_unchanged(data: bytes, draw: st.DataObject) 
     end = draw.draw(st.integers(start - 1, count))
     replacement = "".join(ln + "\n" for ln in draw.draw(st.lists(_LINE, max_size=3)))
     edit = make_edit("f", text, start, end, replacement)
-    new = apply_text(data, [edit])
+    try:
+        new = apply_text(data, [edit])
+    except EditConflict:
+        # Only refused where a lone CR would meet an LF (mixed old-Mac and Unix endings):
+        # applying it would merge two lines, so the file is left untouched.
+        assert b"\r" in data.replace(b"\r\n", b"")
+        return
     bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
     old_raw = _RAW_LINE.findall(data[len(bom) :])
     new_raw = _RAW_LINE.findall(new[len(bom) :])

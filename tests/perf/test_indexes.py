@@ -8,7 +8,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cacheaudit.parsing.shell import _Ctx, _parse, parse_script
+from cacheaudit.parsing.shell import parse_script
+from cacheaudit.parsing.shell.commands import _Ctx, _parse
 from cacheaudit.paths import glob_match, glob_regex
 from cacheaudit.repo import RepoContext
 

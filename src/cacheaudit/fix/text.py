@@ -116,5 +116,12 @@ def apply_text(data: bytes, edits: Sequence[Edit]) -> bytes:
             newline == b"\n" and before.endswith(b"\r") and text.startswith("\n")
         ):
             newline = b"\r\n"  # a lone CR next to an LF would read as one CRLF line ending
-        raw[start - 1 : end] = [text.replace("\n", newline.decode()).encode("utf-8")]
+        new = text.replace("\n", newline.decode()).encode("utf-8")
+        following = new or after
+        if (before.endswith(b"\r") and following.startswith(b"\n")) or (
+            new.endswith(b"\r") and after.startswith(b"\n")
+        ):
+            # A lone CR meeting an LF would read as one CRLF: two lines would become one.
+            raise EditConflict(f"lines {start}-{end}: the edit would join a lone CR to an LF")
+        raw[start - 1 : end] = [new]
     return bom + b"".join(raw)
