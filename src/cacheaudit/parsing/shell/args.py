@@ -75,4 +75,3 @@ def _walk(args: Sequence[str], spec: _Spec) -> _Args:
 
 
 # Value-taking options matter most: their values must not become packages or subcommands.
-# fmt: off

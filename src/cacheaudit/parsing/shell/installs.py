@@ -141,176 +141,91 @@ def find_installs(commands: list[Command]) -> list[InstallCommand]:
     return [i for i in found if i is not None]
 
 
-_PIP = _spec(
-    "rcetifCwd",
-    (
-        "--abi --all-releases --build-constraint --cache-dir --cert --client-cert --config-settings "
-        "--constraint --default-timeout --editable --exists-action --extra-index-url --find-links "
-        "--group --implementation --index-url --keyring-provider --local-log --log --log-file "
-        "--no-binary --only-binary --only-final --platform --prefix --progress-bar --proxy --pypi-url "
-        "--python --python-version --refresh-package --report --requirement --requirements-from-script "
-        "--resume-retries --retries --root --root-user-action --source --source-dir --source-directory "
-        "--src --target --timeout --trusted-host --upgrade-strategy --uploaded-prior-to "
-        "--use-deprecated --use-feature --global-option --install-option --wheel-dir --dest "
-        "--build-option"
-    ),
-    flags=(
-        "--break-system-packages --check-build-dependencies --compile --debug "
-        "--disable-pip-version-check --dry-run --force-reinstall --help --ignore-installed "
-        "--ignore-requires-python --isolated --no-build-isolation --no-cache-dir --no-clean "
-        "--no-color --no-compile --no-dependencies --no-deps --no-index --no-input --no-proxy-env "
-        "--no-python-version-warning --no-require-hashes --no-user --no-warn-conflicts "
-        "--no-warn-script-location --only-dependencies --only-deps --pre --prefer-binary --quiet "
-        "--require-hashes --require-venv --require-virtualenv --upgrade --use-pep517 --user --verbose "
-        "--no-use-pep517 --version"
-    ),
-)
-_UV = _spec(
-    "rcepifCPbw",
-    (
-        "--requirements --requirement --constraints --constraint --overrides --override --excludes "
-        "--build-constraints --editable --extra --group --only-group --no-group --index "
-        "--default-index --index-url --extra-index-url --find-links --upgrade-package "
-        "--reinstall-package --no-build-isolation-package --index-strategy --keyring-provider "
-        "--resolution --prerelease --fork-strategy --exclude-newer --link-mode --config-setting "
-        "--python --target --prefix "
-        "--no-binary --only-binary --python-version --python-platform --torch-backend "
-        "--refresh-package --cache-dir --color --directory --project --config-file "
-        "--allow-insecure-host --trusted-host --package --no-install-package --with "
-        "--with-requirements --with-editable --from --script"
-    ),
-)
+# fmt: off
+_PIP = _spec("rcetifCwd", (
+    "--abi --all-releases --build-constraint --cache-dir --cert --client-cert --config-settings "
+    "--constraint --default-timeout --editable --exists-action --extra-index-url --find-links "
+    "--group --implementation --index-url --keyring-provider --local-log --log --log-file "
+    "--no-binary --only-binary --only-final --platform --prefix --progress-bar --proxy --pypi-url "
+    "--python --python-version --refresh-package --report --requirement --requirements-from-script "
+    "--resume-retries --retries --root --root-user-action --source --source-dir --source-directory "
+    "--src --target --timeout --trusted-host --upgrade-strategy --uploaded-prior-to "
+    "--use-deprecated --use-feature --global-option --install-option --wheel-dir --dest "
+    "--build-option"), flags=(
+    "--break-system-packages --check-build-dependencies --compile --debug "
+    "--disable-pip-version-check --dry-run --force-reinstall --help --ignore-installed "
+    "--ignore-requires-python --isolated --no-build-isolation --no-cache-dir --no-clean "
+    "--no-color --no-compile --no-dependencies --no-deps --no-index --no-input --no-proxy-env "
+    "--no-python-version-warning --no-require-hashes --no-user --no-warn-conflicts "
+    "--no-warn-script-location --only-dependencies --only-deps --pre --prefer-binary --quiet "
+    "--require-hashes --require-venv --require-virtualenv --upgrade --use-pep517 --user --verbose "
+    "--no-use-pep517 --version"))
+_UV = _spec("rcepifCPbw", (
+    "--requirements --requirement --constraints --constraint --overrides --override --excludes "
+    "--build-constraints --editable --extra --group --only-group --no-group --index "
+    "--default-index --index-url --extra-index-url --find-links --upgrade-package "
+    "--reinstall-package --no-build-isolation-package --index-strategy --keyring-provider "
+    "--resolution --prerelease --fork-strategy --exclude-newer --link-mode --config-setting "
+    "--python --target --prefix "
+    "--no-binary --only-binary --python-version --python-platform --torch-backend "
+    "--refresh-package --cache-dir --color --directory --project --config-file "
+    "--allow-insecure-host --trusted-host --package --no-install-package --with "
+    "--with-requirements --with-editable --from --script"))
 _TOOL_SPECS = {
     "poetry": _spec("CPE", "--directory --project --with --without --only --extras"),
-    "pipenv": _spec(
-        "re", ("--python --requirements --categories --pypi-mirror --extra-pip-args --editable")
-    ),
+    "pipenv": _spec("re", (
+        "--python --requirements --categories --pypi-mirror --extra-pip-args --editable")),
     "pdm": _spec("GLpk", "--group --lockfile --project --skip --venv --without"),
     "conda": _spec("npcf", "--name --prefix --channel --file --solver --repodata-fn"),
-    "npm": _spec(
-        "Cw",
-        (
-            "--prefix --cache --registry --workspace --omit --include --loglevel --tag --userconfig "
-            "--globalconfig --before --install-strategy --location --fetch-retries --fetch-timeout"
-        ),
-    ),
-    "yarn": _spec(
-        "",
-        (
-            "--cwd --modules-folder --cache-folder --mutex --network-timeout --registry "
-            "--network-concurrency --link-folder --global-folder --preferred-cache-folder"
-        ),
-    ),
-    "pnpm": _spec(
-        "CF", ("--dir --filter --store-dir --reporter --loglevel --virtual-store-dir --modules-dir")
-    ),
-    "bun": _spec(
-        "c",
-        (
-            "--config --cwd --cache-dir --registry --backend --filter --network-concurrency "
-            "--concurrent-scripts --omit --linker --cpu --os"
-        ),
-    ),
+    "npm": _spec("Cw", (
+        "--prefix --cache --registry --workspace --omit --include --loglevel --tag --userconfig "
+        "--globalconfig --before --install-strategy --location --fetch-retries --fetch-timeout")),
+    "yarn": _spec("", (
+        "--cwd --modules-folder --cache-folder --mutex --network-timeout --registry "
+        "--network-concurrency --link-folder --global-folder --preferred-cache-folder")),
+    "pnpm": _spec("CF", (
+        "--dir --filter --store-dir --reporter --loglevel --virtual-store-dir --modules-dir")),
+    "bun": _spec("c", (
+        "--config --cwd --cache-dir --registry --backend --filter --network-concurrency "
+        "--concurrent-scripts --omit --linker --cpu --os")),
     "apt": _spec("otc", "--option --target-release --default-release --config-file"),
-    "apk": _spec(
-        "tXp",
-        (
-            "--virtual --repository --root --arch --keys-dir --repositories-file --cache-dir "
-            "--cache-max-age --timeout"
-        ),
-    ),
-    "tox": _spec(
-        "ecmfx", ("--conf --root --workdir --override --installpkg --hashseed --runner --skip-env")
-    ),
-    "nox": _spec(
-        "sepktf",
-        (
-            "--session --sessions --python --pythons --keywords --tags --noxfile --envdir "
-            "--default-venv-backend --force-venv-backend"
-        ),
-    ),
+    "apk": _spec("tXp", (
+        "--virtual --repository --root --arch --keys-dir --repositories-file --cache-dir "
+        "--cache-max-age --timeout")),
+    "tox": _spec("ecmfx", (
+        "--conf --root --workdir --override --installpkg --hashseed --runner --skip-env")),
+    "nox": _spec("sepktf", (
+        "--session --sessions --python --pythons --keywords --tags --noxfile --envdir "
+        "--default-venv-backend --force-venv-backend")),
     "hatch": _spec("ep", "--env --project --data-dir --cache-dir --config --color"),
-    "pre-commit": _spec(
-        "ct", ("--config --hook-stage --from-ref --to-ref --hook-type --source --origin")
-    ),
+    "pre-commit": _spec("ct", (
+        "--config --hook-stage --from-ref --to-ref --hook-type --source --origin")),
 }
 # Options that make a bare runner invocation print something instead of installing.
 _INFO = {
     "yarn": {"-h", "--help", "-v", "--version"},
-    "tox": {
-        "-h",
-        "--help",
-        "--version",
-        "-l",
-        "-a",
-        "--listenvs",
-        "--listenvs-all",
-        "--showconfig",
-    },
+    "tox": {"-h", "--help", "--version", "-l", "-a", "--listenvs", "--listenvs-all",
+            "--showconfig"},
     "nox": {"-h", "--help", "--version", "-l", "--list", "--list-sessions", "--usage"},
     "hatch": {"-h", "--help", "--version"},
     "pre-commit": {"-h", "--help", "-V", "--version"},
 }
 _NPM_ACTIONS = {
-    **dict.fromkeys(
-        (
-            "install",
-            "add",
-            "i",
-            "in",
-            "ins",
-            "inst",
-            "insta",
-            "instal",
-            "isnt",
-            "isnta",
-            "isntal",
-            "isntall",
-            "install-test",
-            "it",
-        ),
-        "install",
-    ),
-    **dict.fromkeys(
-        ("ci", "clean-install", "ic", "install-clean", "isntall-clean", "install-ci-test", "cit"),
-        "ci",
-    ),
+    **dict.fromkeys(("install", "add", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta",
+                     "isntal", "isntall", "install-test", "it"), "install"),
+    **dict.fromkeys(("ci", "clean-install", "ic", "install-clean", "isntall-clean",
+                     "install-ci-test", "cit"), "ci"),
 }
-_TOX_ACTIONS = {
-    "run": "run",
-    "r": "run",
-    "run-parallel": "run-parallel",
-    "p": "run-parallel",
-    "exec": "exec",
-    "e": "exec",
-    "devenv": "devenv",
-    "d": "devenv",
-    "legacy": "legacy",
-    "le": "legacy",
-}
+_TOX_ACTIONS = {"run": "run", "r": "run", "run-parallel": "run-parallel", "p": "run-parallel",
+                "exec": "exec", "e": "exec", "devenv": "devenv", "d": "devenv",
+                "legacy": "legacy", "le": "legacy"}
 _TOX_OTHER = frozenset({"list", "l", "config", "c", "depends", "de", "quickstart", "q", "schema"})
 # `python -m MODULE` → the program it stands for.
-_MODULES = {
-    "pip": "pip",
-    "uv": "uv",
-    "pipenv": "pipenv",
-    "poetry": "poetry",
-    "pdm": "pdm",
-    "tox": "tox",
-    "nox": "nox",
-    "hatch": "hatch",
-    "pre_commit": "pre-commit",
-    "conda": "conda",
-}
-_CACHE_TOOL = {
-    "pipenv": "pip",
-    "tox": "pip",
-    "nox": "pip",
-    "hatch": "pip",
-    "pre-commit": "pip",
-    "mamba": "conda",
-    "micromamba": "conda",
-}
+_MODULES = {"pip": "pip", "uv": "uv", "pipenv": "pipenv", "poetry": "poetry", "pdm": "pdm",
+            "tox": "tox", "nox": "nox", "hatch": "hatch", "pre_commit": "pre-commit",
+            "conda": "conda"}
+_CACHE_TOOL = {"pipenv": "pip", "tox": "pip", "nox": "pip", "hatch": "pip", "pre-commit": "pip",
+               "mamba": "conda", "micromamba": "conda"}
 _BOOTSTRAP = frozenset({"pip", "setuptools", "wheel", "uv"})
 """Python packages whose install alone is installing the installer."""
 _NODE_TOOLS = frozenset({"npm", "yarn", "pnpm", "bun"})
