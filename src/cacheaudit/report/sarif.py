@@ -13,6 +13,7 @@ reports nothing on this output; tests/report/test_sarif_validator.py keeps it th
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -30,6 +31,7 @@ from cacheaudit.model import (
     SuppressedFinding,
 )
 from cacheaudit.report import PROJECT_URL, repository_prefix
+from cacheaudit.report.json import coverage_dict
 from cacheaudit.rules import RULES, Rule
 from cacheaudit.scoring import impact_line
 
@@ -258,17 +260,11 @@ def _run_properties(report: Report) -> dict[str, Any]:
 
 
 def _coverage(cov: Coverage | None) -> dict[str, Any] | None:
-    if cov is None:
+    """The JSON report's coverage figures, with SARIF's camelCase property names."""
+    figures = coverage_dict(cov)
+    if figures is None:
         return None
-    return {
-        "ratio": round(cov.ratio, 4),
-        "ratioIfFixed": round(cov.ratio_if_fixed, 4),
-        "downloadsPerPipeline": cov.downloads,
-        "cachedDownloads": cov.cached_downloads,
-        "unknownDownloads": cov.unknown_downloads,
-        "exact": cov.exact,
-        "bytesKnown": cov.bytes_known,
-    }
+    return {re.sub(r"_(\w)", lambda m: m.group(1).upper(), k): v for k, v in figures.items()}
 
 
 def sarif_log(report: Report) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import posixpath
 import re
 import sys
-from collections.abc import Iterable
 from typing import Any
 
 from cacheaudit.analyzers.github_actions.model import (
@@ -17,7 +16,7 @@ from cacheaudit.analyzers.github_actions.model import (
     _map,
     publish_command,
 )
-from cacheaudit.analyzers.scripts import follow, followed_installs, repo_installs
+from cacheaudit.analyzers.scripts import follow, followed_installs, repo_installs, with_workdirs
 from cacheaudit.parsing.shell import Command, InstallCommand
 from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
@@ -123,7 +122,7 @@ def _run_installs(ctx: RepoContext, eff: EffStep, pos: int) -> list[Install]:
     wd = _step_workdir(eff)
     out: list[Install] = []
     commands = step.commands()
-    for command, workdir in _with_workdirs(commands, wd):
+    for command, workdir in with_workdirs(commands, wd):
         env = {**eff.env, **dict(command.env)}
         column = _column(step.doc, command)
         for cmd in repo_installs(ctx, [command], workdir):
@@ -182,7 +181,7 @@ def _script_publishes(ctx: RepoContext, eff: EffStep) -> tuple[str, bool] | None
         for followed in follow(ctx, command, workdir):
             if followed.key in seen:
                 continue
-            for inner, wd in _with_workdirs(list(followed.commands), followed.workdir):
+            for inner, wd in with_workdirs(list(followed.commands), followed.workdir):
                 text = publish_command(inner)
                 if text is not None:
                     preview = publish_command(inner, previews=False) is None
@@ -193,27 +192,11 @@ def _script_publishes(ctx: RepoContext, eff: EffStep) -> tuple[str, bool] | None
                         return found
         return None
 
-    for command, workdir in _with_workdirs(step.commands(), _step_workdir(eff)):
+    for command, workdir in with_workdirs(step.commands(), _step_workdir(eff)):
         found = walk(command, workdir, 3, frozenset())
         if found is not None:
             return found
     return None
-
-
-def _with_workdirs(
-    commands: list[Command], workdir: str | None
-) -> Iterable[tuple[Command, str | None]]:
-    """Each command with the directory it runs in, following ``cd DIR`` in the script."""
-    for command in commands:
-        yield command, workdir
-        if command.program in ("cd", "pushd") and command.argv[0] in ("cd", "pushd"):
-            target = command.argv[1] if len(command.argv) == 2 else ""
-            if workdir is None or not target or "$" in target or target.startswith(("-", "~")):
-                workdir = None
-            else:
-                workdir = normalize(target, workdir)
-        elif command.program == "popd":
-            workdir = None
 
 
 def _column(doc: Doc, command: Command) -> int | None:
