@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from tests.hardening import strategies as gen
+from tests.parsing.ruamel_reference import load_ruamel
 
 from cacheaudit.parsing import yaml as loader
 
@@ -110,9 +111,9 @@ def test_loader_matches_ruamel_on_every_yaml_file(path: Path) -> None:
     ours = outcome(loader.load, text)
     if str(path.relative_to(TESTS)) in BEYOND_RUAMEL:
         assert ours[0] == "ok"
-        assert outcome(loader._load_ruamel, text)[0] == "error"
+        assert outcome(load_ruamel, text)[0] == "error"
         return
-    assert ours == outcome(loader._load_ruamel, text)
+    assert ours == outcome(load_ruamel, text)
 
 
 _SCALARS = st.one_of(
@@ -215,7 +216,7 @@ def documents(draw: st.DrawFn) -> str:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents())
 def test_loader_matches_ruamel_on_generated_documents(text: str) -> None:
-    assert outcome(loader.load, text) == outcome(loader._load_ruamel, text)
+    assert outcome(loader.load, text) == outcome(load_ruamel, text)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -224,7 +225,7 @@ def test_loader_matches_ruamel_on_ci_documents(text: str) -> None:
     # libyaml counts NEL/LS/PS as line breaks (YAML 1.1), ruamel does not: lines then differ.
     assume(not any(c in text for c in "\x85\u2028\u2029"))
     ours = outcome(loader.load, text)
-    reference = outcome(loader._load_ruamel, text)
+    reference = outcome(load_ruamel, text)
     if ours[0] == reference[0] == "ok":
         assert ours == reference
     # libyaml and ruamel may disagree on which broken documents are broken; both must only
@@ -279,14 +280,14 @@ def test_invalid_documents_are_reported_at_libyamls_mark(text: str, line: int) -
         loader.load(text)
     assert error.value.line == line
     with pytest.raises(loader.YamlError):  # and ruamel refuses them too
-        loader._load_ruamel(text)
+        load_ruamel(text)
 
 
 def test_duplicate_key_message_is_ruamels() -> None:
     with pytest.raises(loader.YamlError) as ours:
         loader.load("a: 1\na: 2\n")
     with pytest.raises(loader.YamlError) as reference:
-        loader._load_ruamel("a: 1\na: 2\n")
+        load_ruamel("a: 1\na: 2\n")
     assert (ours.value.message, ours.value.line, ours.value.column) == (
         reference.value.message,
         reference.value.line,

@@ -592,30 +592,6 @@ def _restore(node: Any, spans: dict[str, str], seen: dict[int, Any]) -> Any:
     return node
 
 
-# --- the reference loader --------------------------------------------------------------------
-
-
-def _load_ruamel(text: str) -> Any:
-    """ruamel's own (pure Python) round-trip loader: the reference the tests compare with."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    try:
-        return YAML(typ="rt", pure=True).load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        if mark is None:
-            raise YamlError(problem) from None
-        raise YamlError(problem, mark.line + 1, mark.column + 1) from None
-    except YAMLError as exc:
-        raise YamlError(str(exc).splitlines()[0] if str(exc) else "invalid YAML") from None
-    except RecursionError:
-        raise YamlError("document is nested too deeply") from None
-    except Exception as exc:  # ruamel raises assorted errors on hostile input
-        raise YamlError(f"cannot parse: {type(exc).__name__}: {exc}") from None
-
-
 def load_path(ctx: RepoContext, path: str) -> Any:
     """The parsed YAML of a repository file, once per run whoever asks (None when the file
     cannot be read); raises the same YamlError again for a file that does not parse."""

@@ -27,7 +27,8 @@ Modules, in import order (each imports only the ones before it):
   bake`` build, and whether they configure a layer cache.
 - ``collector``: where findings and install sites are recorded.
 - ``fixes``: the YAML snippets offered as fixes.
-- ``rules_install``, ``rules_cache``, ``rules_job``: the rules.
+- ``rules_install``, ``rules_setup`` (the setup actions' caches, cache action versions),
+  ``rules_cache`` (``actions/cache`` keys), ``rules_job``: the rules.
 - this module: building the index once per run, running the rules, and ``analyze``.
 """
 
