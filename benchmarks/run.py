@@ -57,6 +57,7 @@ TARGETS = (
     Target("warm monorepo / zizmor cold (its workflows), wall", "ca-mono-warm", "zizmor-mono", 1.0),
     Target("warm small / zizmor small, wall", "ca-small-warm", "zizmor-small", 0.5),
     Target("one named Dockerfile in the monorepo, wall seconds", "ca-mono-one-file", None, 1.0),
+    Target("one named workflow in the monorepo, wall seconds", "ca-mono-one-workflow", None, 1.0),
     Target("growth: cold 2x monorepo / cold monorepo, wall", "ca-mono2-cold", "ca-mono-cold", 2.2),
     Target(
         "peak memory: cold monorepo / zizmor (process group)",
@@ -448,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
         add("ca-mono-warm", [*ca, str(mono)], n_mono, work, "warm")
         one = Path(dockerfiles(mono)[0]).relative_to(mono)
         add("ca-mono-one-file", [*ca, str(one)], 1, mono, "cold")
+        one_workflow = Path(sorted(workflow_files(mono))[0]).relative_to(mono)
+        add("ca-mono-one-workflow", [*ca, str(one_workflow)], 1, mono, "cold")
         if args.growth:
             mono2 = repos["monorepo2"]
             add("ca-mono2-cold", [*ca, str(mono2)], files_audited(mono2), work, "cold")
@@ -459,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
             add("zizmor-mono", [*zizmor, str(mono)], len(workflow_files(mono)), work)
             files = dockerfiles(mono)
             add("hadolint-mono", [str(bin_dir / "hadolint"), "--no-fail", *files], len(files), work)
+            hadolint_one = [str(bin_dir / "hadolint"), "--no-fail", str(one)]
+            add("hadolint-one-file", hadolint_one, 1, mono)
+            add("zizmor-one-workflow", [*zizmor, str(one_workflow)], 1, mono)
         if args.only:
             wanted = set(args.only.split(","))
             commands = [c for c in commands if c.name in wanted]
