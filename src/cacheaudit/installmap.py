@@ -257,18 +257,8 @@ def _count_lock(
         return count_lock_packages(name, text, selection, document=document)
 
     # Every site installing the same lock the same way gets the same count: count it once.
-    key = repr(
-        (
-            path,
-            selection.main,
-            selection.dev,
-            sorted(selection.groups),
-            sorted(selection.extras),
-            selection.all_groups,
-            selection.all_extras,
-            sorted(selection.exclude_groups),
-        )
-    )
+    fields = (getattr(selection, f.name) for f in dataclasses.fields(selection))
+    key = repr((path, *(sorted(v) if isinstance(v, frozenset) else v for v in fields)))
     counted = ctx.memo("lock-count", key, compute)
     if counted is None:
         return None
