@@ -22,12 +22,16 @@ import dataclasses
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from cacheaudit.model import CacheState, Finding, ImageBuild, InstallSite
 from cacheaudit.parsing import requirements
 from cacheaudit.parsing.shell import InstallCommand, find_installs, parse_script
 from cacheaudit.repo import RepoContext
 from cacheaudit.scoring import COVERAGE_RULES
+
+if TYPE_CHECKING:
+    from cacheaudit.parsing.lockcount import PackageCount
 
 LOCK_NAMES: dict[str, tuple[str, ...]] = {
     "uv": ("uv.lock",),
@@ -41,6 +45,9 @@ LOCK_NAMES: dict[str, tuple[str, ...]] = {
 }
 """Lock files each tool installs from, by name, looked up in the install's inputs first and
 then beside its project file."""
+
+TOML_LOCKS = frozenset({"uv.lock", "poetry.lock", "pdm.lock"})
+"""Lock files whose parse :func:`~cacheaudit.parsing.lockfiles.toml_document` shares."""
 
 _JOB = re.compile(r"\bjob ([^/]+?)(?: / |$)")
 
@@ -95,17 +102,26 @@ def _link(sites: Sequence[InstallSite], findings: Sequence[Finding]) -> dict[int
     cache, not at the install)."""
     linked: dict[int, set[str]] = {}
     by_line: dict[tuple[str, int], list[Finding]] = {}
+    by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         by_line.setdefault((finding.location.path, finding.location.line), []).append(finding)
+        by_path.setdefault(finding.location.path, []).append(finding)
+    # The same file, job and platform always give the same answer: the sites of one job.
+    by_job: dict[tuple[str, str | None, str], set[str]] = {}
     for index, site in enumerate(sites):
         if site.cache_state is CacheState.EFFECTIVE:
             continue
         found = {f.rule_id for f in by_line.get((site.location.path, site.location.line), [])}
-        if not found:
+        if not found and site.platform != "dockerfile":  # `_explains` holds for none of them
             job = _job_of(site.context)
-            for finding in findings:
-                if _explains(finding, site, job):
-                    found.add(finding.rule_id)
+            slot = (site.location.path, job, site.platform)
+            if slot not in by_job:
+                by_job[slot] = {
+                    f.rule_id
+                    for f in by_path.get(site.location.path, ())
+                    if _explains(f, site, job)
+                }
+            found = set(by_job[slot])
         if found:
             linked[index] = found
     return linked
@@ -228,12 +244,22 @@ def _count_lock(
     ctx: RepoContext, path: str, install: InstallCommand | None
 ) -> tuple[int, bool, str, int | None] | None:
     from cacheaudit.parsing.lockcount import Selection, count_lock_packages, selection_for
+    from cacheaudit.parsing.lockfiles import toml_document
 
-    text = ctx.read_text(path)
-    if text is None:
-        return None
     selection = selection_for(install) if install is not None else Selection()
-    counted = count_lock_packages(posixpath.basename(path), text, selection)
+    name = posixpath.basename(path)
+
+    def compute() -> PackageCount | None:
+        text = ctx.read_text(path)
+        if text is None:
+            return None
+        document = toml_document(ctx, path) if name in TOML_LOCKS else None
+        return count_lock_packages(name, text, selection, document=document)
+
+    # Every site installing the same lock the same way gets the same count: count it once.
+    fields = (getattr(selection, f.name) for f in dataclasses.fields(selection))
+    key = repr((path, *(sorted(v) if isinstance(v, frozenset) else v for v in fields)))
+    counted = ctx.memo("lock-count", key, compute)
     if counted is None:
         return None
     source = counted.source if path == posixpath.basename(path) else f"{path}: {counted.source}"

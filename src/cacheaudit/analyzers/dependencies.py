@@ -23,6 +23,7 @@ from cacheaudit.model import Analysis, Finding, Fix, Location
 from cacheaudit.notices import parse_error
 from cacheaudit.parsing import requirements as reqs
 from cacheaudit.parsing.lockfiles import load_toml, locks_for
+from cacheaudit.pathindex import children
 from cacheaudit.repo import RepoContext
 from cacheaudit.rules import RULES
 
@@ -209,31 +210,61 @@ def _missing_includes(ctx: RepoContext, parsed: reqs.RequirementsFile) -> list[F
 def closest_existing(ctx: RepoContext, missing: str) -> str | None:
     """The file ``missing`` probably meant: one with the same name nearest to it in the tree,
     else a similarly named file in the same directory (``tests.txt`` → ``test.txt``)."""
+    return ctx.memo("closest-existing", missing, lambda: _closest_existing(ctx, missing))
+
+
+def _closest_existing(ctx: RepoContext, missing: str) -> str | None:
     name = posixpath.basename(missing)
     directory = posixpath.dirname(missing)
-    same_name = ctx.named(name)
-    if same_name:
-        home = directory.split("/") if directory else []
-
-        def distance(path: str) -> tuple[int, str]:
-            parent = posixpath.dirname(path)
-            parts = parent.split("/") if parent else []
-            common = 0
-            for a, b in zip(home, parts, strict=False):
-                if a != b:
-                    break
-                common += 1
-            return (len(home) + len(parts) - 2 * common, path)
-
-        return min(same_name, key=distance)
+    if ctx.named(name):
+        return _nearest_named(ctx, name, directory)
     extension = posixpath.splitext(name)[1]
     siblings = sorted(
         posixpath.basename(p)
-        for p in ctx.paths
-        if posixpath.dirname(p) == directory and posixpath.splitext(p)[1] == extension
+        for p in children(ctx, directory)
+        if posixpath.splitext(p)[1] == extension
     )
     close = difflib.get_close_matches(name, siblings, n=1, cutoff=0.8)
     return posixpath.join(directory, close[0]) if close else None
+
+
+def _nearest_named(ctx: RepoContext, name: str, directory: str) -> str:
+    """The path named ``name`` at the fewest steps (up, then down) from ``directory``, the
+    smallest path among equals.
+
+    A candidate whose directory shares ``k`` leading parts with ``directory`` lies below the
+    ancestor made of those parts, at ``len(home) - k + depth - k`` steps; so the answer is
+    the best, over each ancestor of ``directory``, of the ancestor's shallowest named path
+    (smallest first) at that count. Taking an ancestor above the true meeting point only
+    overcounts, so the minimum is exact."""
+    shallowest = ctx.memo("closest-existing:below", name, lambda: _shallowest_below(ctx, name))
+    home = directory.split("/") if directory else []
+    best: tuple[int, str] | None = None
+    for k in range(len(home), -1, -1):
+        found = shallowest.get(tuple(home[:k]))
+        if found is not None:
+            depth, path = found
+            candidate = (len(home) - k + depth - k, path)
+            if best is None or candidate < best:
+                best = candidate
+    assert best is not None  # the root is every path's ancestor
+    return best[1]
+
+
+def _shallowest_below(ctx: RepoContext, name: str) -> dict[tuple[str, ...], tuple[int, str]]:
+    """For each directory (as its parts) holding a path named ``name`` at any depth, the
+    smallest (directory depth, path) of those paths."""
+    index: dict[tuple[str, ...], tuple[int, str]] = {}
+    for path in ctx.named(name):
+        parent = posixpath.dirname(path)
+        parts = tuple(parent.split("/")) if parent else ()
+        entry = (len(parts), path)
+        for i in range(len(parts) + 1):
+            key = parts[:i]
+            known = index.get(key)
+            if known is None or entry < known:
+                index[key] = entry
+    return index
 
 
 def has_compiled_sibling(ctx: RepoContext, path: str) -> bool:

@@ -78,32 +78,36 @@ class PackageCount:
 
 
 def count_lock_packages(
-    name: str, text: str, selection: Selection | None = None
+    name: str,
+    text: str,
+    selection: Selection | None = None,
+    *,
+    document: dict[str, Any] | str | None = None,
 ) -> PackageCount | None:
     """Packages (and bytes, where recorded) that an install reading lock file ``name`` (a base
     name: ``uv.lock``, ``poetry.lock``, ``pdm.lock``, ``Pipfile.lock``, ``package-lock.json``,
     ``npm-shrinkwrap.json``, ``yarn.lock``, ``pnpm-lock.yaml``) with ``text`` downloads for the
     target job (:data:`TARGET_ENV`). Local and workspace packages are not counted; platform
     markers and ``os``/``cpu`` conditions for other systems are left out. None when the file
-    cannot be parsed."""
+    cannot be parsed. ``document``: the TOML locks' :func:`load_toml` of ``text`` when the
+    caller already has it (:func:`~cacheaudit.parsing.lockfiles.toml_document`)."""
     chosen = selection or Selection()
+    toml_counters = {"uv.lock": _count_uv, "poetry.lock": _count_poetry, "pdm.lock": _count_pdm}
     counters = {
-        "uv.lock": _count_uv,
-        "poetry.lock": _count_poetry,
-        "pdm.lock": _count_pdm,
         "Pipfile.lock": _count_pipfile,
         "package-lock.json": _count_npm,
         "npm-shrinkwrap.json": _count_npm,
         "yarn.lock": _count_yarn,
         "pnpm-lock.yaml": _count_pnpm,
     }
-    counter = counters.get(name)
-    if counter is None:
-        return None
     from cacheaudit.parsing.yaml import YamlError
 
     try:
-        return counter(text, chosen)
+        toml_counter = toml_counters.get(name)
+        if toml_counter is not None:
+            return toml_counter(load_toml(text) if document is None else document, chosen)
+        counter = counters.get(name)
+        return None if counter is None else counter(text, chosen)
     except (YamlError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
 
@@ -187,8 +191,7 @@ def _marker_ok(marker: object, extras: frozenset[str] = frozenset()) -> bool:
 # uv.lock ------------------------------------------------------------------------------------
 
 
-def _count_uv(text: str, selection: Selection) -> PackageCount | None:
-    data = load_toml(text)
+def _count_uv(data: dict[str, Any] | str, selection: Selection) -> PackageCount | None:
     if isinstance(data, str):
         return None
     packages = [p for p in data.get("package", []) if isinstance(p, dict) and p.get("name")]
@@ -319,8 +322,7 @@ def _described(selection: Selection) -> str:
 # poetry.lock, pdm.lock, Pipfile.lock --------------------------------------------------------
 
 
-def _count_poetry(text: str, selection: Selection) -> PackageCount | None:
-    data = load_toml(text)
+def _count_poetry(data: dict[str, Any] | str, selection: Selection) -> PackageCount | None:
     if isinstance(data, str):
         return None
     raw_extras = data.get("extras")
@@ -355,8 +357,7 @@ def _count_poetry(text: str, selection: Selection) -> PackageCount | None:
     return PackageCount(count, True, None, f"poetry.lock{_described(selection)}")
 
 
-def _count_pdm(text: str, selection: Selection) -> PackageCount | None:
-    data = load_toml(text)
+def _count_pdm(data: dict[str, Any] | str, selection: Selection) -> PackageCount | None:
     if isinstance(data, str):
         return None
     counted: set[tuple[str, str]] = set()

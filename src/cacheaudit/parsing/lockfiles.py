@@ -65,15 +65,31 @@ def lock_files(ctx: RepoContext) -> tuple[LockFile, ...]:
 def locks_for(ctx: RepoContext, directory: str, tools: tuple[str, ...]) -> list[LockFile]:
     """Lock files of ``tools`` that serve a project in ``directory``: in it, or (for workspace
     tools) in one of its parents."""
-    found = []
-    for lock in lock_files(ctx):
-        if lock.tool not in tools:
-            continue
-        if lock.directory == directory or (
-            lock.tool in WORKSPACE_LOCK_TOOLS and _is_parent(lock.directory, directory)
-        ):
-            found.append(lock)
+    by_directory = _locks_by_directory(ctx)
+    found = [lock for lock in by_directory.get(directory, ()) if lock.tool in tools]
+    # The parents `_is_parent` accepts: every prefix of `directory` that ends before a "/",
+    # and the root.
+    parents = {directory[:i] for i, char in enumerate(directory) if char == "/"}
+    parents.add("")
+    parents.discard(directory)
+    for parent in parents:
+        found.extend(
+            lock
+            for lock in by_directory.get(parent, ())
+            if lock.tool in tools and lock.tool in WORKSPACE_LOCK_TOOLS
+        )
+    found.sort(key=lambda lock: lock.path)  # the order of lock_files()
     return found
+
+
+def _locks_by_directory(ctx: RepoContext) -> dict[str, list[LockFile]]:
+    def compute() -> dict[str, list[LockFile]]:
+        index: dict[str, list[LockFile]] = {}
+        for lock in lock_files(ctx):
+            index.setdefault(lock.directory, []).append(lock)
+        return index
+
+    return ctx.memo("lockfiles", "by-directory", compute)
 
 
 def locked_versions(ctx: RepoContext, path: str) -> dict[str, str] | None:
@@ -82,17 +98,28 @@ def locked_versions(ctx: RepoContext, path: str) -> dict[str, str] | None:
     never guessed)."""
 
     def compute() -> dict[str, str] | None:
-        text = ctx.read_text(path)
-        if text is None:
-            return None
         name = posixpath.basename(path)
         if name == "Pipfile.lock":
-            return _pipfile_lock(text)
+            text = ctx.read_text(path)
+            return None if text is None else _pipfile_lock(text)
         if name in ("uv.lock", "poetry.lock", "pdm.lock"):
-            return _toml_packages(text)
+            data = toml_document(ctx, path)
+            return None if data is None else _toml_packages(data)
         return None
 
     return ctx.memo("locked-versions", path, compute)
+
+
+def toml_document(ctx: RepoContext, path: str) -> dict[str, Any] | str | None:
+    """The TOML file at ``path`` as :func:`load_toml` gives it, parsed once per run and shared
+    by every reader (a uv.lock can be a megabyte: version lookups and package counts read the
+    same parse); None when the file cannot be read. Never mutate the document."""
+
+    def compute() -> dict[str, Any] | str | None:
+        text = ctx.read_text(path)
+        return None if text is None else load_toml(text)
+
+    return ctx.memo("toml", path, compute)
 
 
 def yarn_flavour(ctx: RepoContext, directory: str) -> str:
@@ -126,8 +153,7 @@ def load_toml(text: str) -> dict[str, Any] | str:
     return data
 
 
-def _toml_packages(text: str) -> dict[str, str] | None:
-    data = load_toml(text)
+def _toml_packages(data: dict[str, Any] | str) -> dict[str, str] | None:
     if isinstance(data, str):
         return None
     packages = data.get("package")
@@ -166,10 +192,6 @@ def _json(text: str | None) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError):
         return None
-
-
-def _is_parent(parent: str, child: str) -> bool:
-    return parent == "" or child.startswith(parent + "/")
 
 
 def _self_and_parents(directory: str) -> list[str]:

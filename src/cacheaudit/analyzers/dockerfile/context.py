@@ -9,6 +9,7 @@ from cacheaudit.analyzers.dockerfile.facts import DEPENDENCY_KINDS, LEAN_FILES
 from cacheaudit.analyzers.dockerfile.model import DockerfileModel, _is_dir, _is_glob
 from cacheaudit.discovery import classify
 from cacheaudit.parsing.dockerfile import ParsedDockerfile, split_words
+from cacheaudit.pathindex import below
 from cacheaudit.paths import glob_regex, normalize
 from cacheaudit.repo import RepoContext
 
@@ -93,9 +94,7 @@ def _scan_source(dc: DockerfileModel, directory: str) -> bool:
     patterns = _ignore_patterns(dc)
     base = dc.build_context
     prefix = posixpath.join(base, directory) if directory else base
-    for path in dc.ctx.paths:
-        if prefix and not path.startswith(prefix + "/"):
-            continue
+    for path in below(dc.ctx, prefix):  # the paths that start with `prefix/` (all for "")
         rel = path[len(base) + 1 :] if base else path
         if patterns and not _dockerignore_keeps(rel, patterns):
             continue

@@ -64,7 +64,7 @@ ROOT_FILE = ".gitlab-ci.yml"
 def analyze(ctx: RepoContext, file: SourceFile) -> Analysis:
     """Audit the pipeline rooted at ``file`` (and its child pipelines), unless another CI file
     includes it: then it is audited as part of that pipeline."""
-    if file.path != ROOT_FILE and file.path in _covered_elsewhere(ctx, file.path):
+    if file.path != ROOT_FILE and _covered_elsewhere(ctx, file.path):
         return Analysis()
     result = Analysis()
     for root, forwarded in _pipeline_roots(ctx, file.path).items():
@@ -104,16 +104,29 @@ def _pipeline_roots(ctx: RepoContext, root: str) -> dict[str, dict[str, Variable
     return roots
 
 
-def _covered_elsewhere(ctx: RepoContext, path: str) -> frozenset[str]:
-    """Files that other CI files include or start as child pipelines."""
+def _covered_elsewhere(ctx: RepoContext, path: str) -> bool:
+    """Whether another CI file includes ``path`` or starts it as a child pipeline."""
+    covered, failures = _coverage(ctx)
+    for other, error in failures:
+        if other != path:
+            raise error  # that file's configuration cannot be resolved: neither can this
+    return path in covered
 
-    def compute() -> frozenset[str]:
+
+def _coverage(ctx: RepoContext) -> tuple[frozenset[str], tuple[tuple[str, Exception], ...]]:
+    """The files some CI file includes or starts as child pipelines (a file never covers
+    itself, so a file is covered by another exactly when it is in this union), computed once
+    per run; and the CI files whose pipelines could not be resolved, with the error."""
+
+    def compute() -> tuple[frozenset[str], tuple[tuple[str, Exception], ...]]:
         covered: set[str] = set()
+        failures: list[tuple[str, Exception]] = []
         for other in ctx.files_of(FileKind.GITLAB_CI):
-            if other.path == path:
-                continue
-            for root in _pipeline_roots(ctx, other.path):
-                covered.update(p for p in resolve(ctx, root).files if p != other.path)
-        return frozenset(covered)
+            try:
+                for root in _pipeline_roots(ctx, other.path):
+                    covered.update(p for p in resolve(ctx, root).files if p != other.path)
+            except Exception as error:  # raised for every file that asks (as when each asked)
+                failures.append((other.path, error))
+        return frozenset(covered), tuple(failures)
 
-    return ctx.memo("gitlab-ci:covered", path, compute)
+    return ctx.memo("gitlab-ci:covered", "", compute)

@@ -264,25 +264,34 @@ def missing_file_fix(
 def closest_paths(ctx: RepoContext, rel: str) -> list[str]:
     """Existing files whose path looks like ``rel``, best first. Only files beside it (same
     extension) or of the same name elsewhere are compared: fuzzy matching against every path of
-    a large monorepo costs tens of milliseconds per missing file."""
+    a large monorepo costs tens of milliseconds per missing file. Memoised per ``rel``: the
+    same missing file is named by many jobs."""
+    return list(ctx.memo("gitlab-ci:closest", rel, lambda: _closest_paths(ctx, rel)))
+
+
+def _closest_paths(ctx: RepoContext, rel: str) -> list[str]:
     import difflib
+    import heapq
     import posixpath
+
+    from cacheaudit.pathindex import children
 
     folder, name = posixpath.split(rel)
     ext = posixpath.splitext(name)[1]
     prefix = f"{folder}/" if folder else ""
     beside = (
         p
-        for p in ctx.paths
+        for p in children(ctx, folder)  # a superset of the paths directly in `folder`
         if p.startswith(prefix) and "/" not in p[len(prefix) :] and (not ext or p.endswith(ext))
     )
     # The nearest in the tree first (longest shared prefix), at most 50: in a monorepo a name
     # like requirements.txt stands in a thousand places.
-    candidates = sorted(
+    candidates = heapq.nsmallest(
+        50,
         {*ctx.named(name), *beside},
         key=lambda p: (-len(posixpath.commonprefix([p, rel])), p),
     )
-    return difflib.get_close_matches(rel, candidates[:50], n=3, cutoff=0.6)
+    return difflib.get_close_matches(rel, candidates, n=3, cutoff=0.6)
 
 
 def _names(value: Value) -> list[str]:
