@@ -13,11 +13,11 @@ from pathlib import Path
 from cacheaudit import __version__
 from cacheaudit.analyzers import ANALYZERS, WHOLE_REPO_ANALYZERS, file_analyzer, repo_analyzer
 from cacheaudit.config import Config
-from cacheaudit.discovery import Discovery, FileKind, discover
+from cacheaudit.discovery import Discovery, FileKind, SourceFile, discover
 from cacheaudit.errors import UsageError
 from cacheaudit.fix import attach_edits
 from cacheaudit.model import Analysis, Category, Finding, Location, Report
-from cacheaudit.repo import RepoContext
+from cacheaudit.repo import LazyRepoContext, RepoContext
 from cacheaudit.rules import DEFAULT_RULE_IDS, RULES
 from cacheaudit.scoring import percent, score
 from cacheaudit.suppress import load_baseline, misplaced_markers, suppress, unknown_rule_notices
@@ -66,6 +66,14 @@ def _repository_root(start: Path) -> Path | None:
         if (candidate / ".git").exists():
             return candidate
     return None
+
+
+def _reported_files(ctx: RepoContext, targets: tuple[str, ...]) -> list[SourceFile]:
+    """The audited files the report covers, in path order (a lazy context reads only these)."""
+    if isinstance(ctx, LazyRepoContext):
+        named = sorted(set(targets))
+        return [f for t in named if ctx.kind_of(t) is not None and (f := ctx.file(t)) is not None]
+    return [f for f in ctx.files if _in_targets(f.path, targets)]
 
 
 def _in_targets(path: str, targets: tuple[str, ...]) -> bool:
@@ -210,10 +218,14 @@ def audit(
     ``found``: the discovery of ``config.root`` when the caller already walked it (the result
     cache does); ``reads`` receives a content hash of every other file the run read (for the
     result cache), from this process and from pool workers."""
-    if found is None:
-        found = discover_for(config)
-    ctx = RepoContext.from_discovery(config.root, found, config.max_file_bytes)
-    analysis = _analyze_files(ctx, reads)
+    ctx: RepoContext | None = None
+    if found is None and config.targets and not FULL_AUDIT_ONLY:
+        found, ctx, analysis = _analyze_named(config)
+    if ctx is None or found is None:
+        if found is None or found.unread:
+            found = discover_for(config)
+        ctx = RepoContext.from_discovery(config.root, found, config.max_file_bytes)
+        analysis = _analyze_files(ctx, reads)
     raw, installs = analysis.findings, analysis.installs
     try:
         cross = repo_analyzer().analyze_repo(ctx, installs)
@@ -221,12 +233,20 @@ def audit(
     except Exception as exc:
         raw.append(_internal_error(".", "cross-file", exc))
     raw.extend(config.notices)
+    # What is located in files outside the targets is dropped below: a named-file run reads
+    # only the targets for these per-file notices.
+    reported = _reported_files(ctx, config.targets)
     raw.extend(
-        n for f in ctx.files_of(FileKind.DOCKERFILE) for n in misplaced_markers(f.path, f.text)
+        n
+        for f in reported
+        if f.kind is FileKind.DOCKERFILE
+        for n in misplaced_markers(f.path, f.text)
     )
     raw.extend(found.notices)
+    if isinstance(ctx, LazyRepoContext):
+        raw.extend(ctx.read_notices)
     raw.extend(ctx.notices)
-    raw.extend(n for f in ctx.files for n in unknown_rule_notices(f.path, f.text))
+    raw.extend(n for f in reported for n in unknown_rule_notices(f.path, f.text))
 
     # Excluded files exist (rules see them) but nothing in them is reported.
     in_scope = _dedupe(
@@ -252,12 +272,8 @@ def audit(
     kept.sort(key=_key)
     kept = attach_edits(ctx, kept)  # fixes that can be applied become edits
     suppressed.sort(key=lambda s: _key(s.finding))
-    audited = tuple(f.path for f in ctx.files if _in_targets(f.path, config.targets))
-    applicable = {
-        KIND_CATEGORIES[f.kind]
-        for f in ctx.files
-        if f.kind in KIND_CATEGORIES and _in_targets(f.path, config.targets)
-    }
+    audited = tuple(f.path for f in reported)
+    applicable = {KIND_CATEGORIES[f.kind] for f in reported if f.kind in KIND_CATEGORIES}
     fixes = {rule.id: rule.fix for rule in RULES.values()}
     from cacheaudit import installmap  # parsers (lock files): not needed to render a cache hit
 
@@ -288,6 +304,39 @@ def audit(
         files_audited=audited,
         config_file=str(config.config_file) if config.config_file else None,
     )
+
+
+FULL_AUDIT_ONLY = False
+"""Always walk, read and analyse the whole tree, even for named files (tests compare both)."""
+
+
+def _analyze_named(config: Config) -> tuple[Discovery, RepoContext | None, Analysis]:
+    """A run on named files (pre-commit): list the tree without reading it, then read and
+    analyse only the files that can change what is reported on the named ones (see
+    :mod:`cacheaudit.lazy`). Returns no context when the full audit is needed."""
+    from cacheaudit import lazy
+
+    found = discover(
+        config.root,
+        exclude=config.exclude,
+        max_bytes=config.max_file_bytes,
+        respect_gitignore=config.respect_gitignore,
+        repository=config.repository,
+        read=False,
+    )
+    ctx = LazyRepoContext(config.root, frozenset(found.paths), found.unread, config.max_file_bytes)
+    targets = tuple(t for t in config.targets if t not in found.excluded)
+    chosen = lazy.plan(ctx, targets) if targets and "" not in targets else None
+    if chosen is None:
+        return found, None, Analysis()
+    ctx.workflow_scope = frozenset(chosen.workflows)
+    lazy.seed_ci_targets(ctx, targets)
+    analysis = _analyze_group(ctx, chosen.analyse)
+    if chosen.checked_workflows and not lazy.workflows_self_contained(
+        ctx, chosen.checked_workflows, analysis
+    ):
+        return found, None, Analysis()
+    return found, ctx, analysis
 
 
 def discover_for(config: Config) -> Discovery:

@@ -336,8 +336,9 @@ def audit_command(
 
 def _audit_cached(settings: Any, no_cache: bool) -> Any:
     """The report from the result cache when every input is unchanged, else a fresh audit
-    (stored for next time). A hit imports no analyzer and no parser."""
-    if no_cache:
+    (stored for next time). A hit imports no analyzer and no parser. Named files (pre-commit)
+    bypass it: their run reads only what they need, where a lookup would read every file."""
+    if no_cache or settings.targets:
         from cacheaudit.audit import audit
 
         return _with_progress(lambda: audit(settings))

@@ -153,6 +153,9 @@ class Discovery:
     """Files that exist but match an ``exclude`` pattern: never audited or reported."""
     notices: list[Finding] = field(default_factory=list)
     truncated: bool = False
+    unread: dict[str, FileKind] = field(default_factory=dict)
+    """Audited files a walk with ``read=False`` listed but did not read (a named-file run reads
+    them on demand through :class:`cacheaudit.repo.LazyRepoContext`), in walk order."""
 
 
 @dataclass(frozen=True)
@@ -307,9 +310,11 @@ def discover(
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     respect_gitignore: bool = True,
     repository: Path | None = None,
+    read: bool = True,
 ) -> Discovery:
     """Walk ``root`` once; never follow directory symlinks, never leave the root. ``repository``
-    (the enclosing git repository's root) supplies the ``.gitignore`` files above ``root``."""
+    (the enclosing git repository's root) supplies the ``.gitignore`` files above ``root``.
+    ``read=False`` lists the audited files in ``unread`` instead of reading them."""
     found = Discovery()
     patterns = tuple(exclude)
     root = root.resolve()
@@ -354,6 +359,9 @@ def discover(
                 found.excluded.add(rel)
                 continue
             if kind is None:
+                continue
+            if not read:
+                found.unread[rel] = kind
                 continue
             text = read_source(root, rel, max_bytes)
             if isinstance(text, Finding):

@@ -7,6 +7,7 @@ through the same safety checks and happens once.
 
 from __future__ import annotations
 
+import copy
 import posixpath
 import re
 from collections.abc import Callable, Iterable
@@ -40,6 +41,9 @@ class RepoContext:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     notices: list[Finding] = field(default_factory=list)
     """Notices raised while reading extra files (included YAML, scripts)."""
+    workflow_scope: frozenset[str] | None = None
+    """The workflows the GitHub analyzer indexes; None: all of them. A run on named files
+    narrows it to the workflows that can change what is reported on those files."""
     _by_path: dict[str, SourceFile] = field(default_factory=dict, repr=False)
     _memo: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
     _texts: dict[str, str | None] = field(default_factory=dict, repr=False)
@@ -81,6 +85,13 @@ class RepoContext:
 
     def file(self, path: str) -> SourceFile | None:
         return self._by_path.get(path)
+
+    def indexed_workflows(self) -> list[SourceFile]:
+        """The workflows the GitHub analyzer indexes (see ``workflow_scope``)."""
+        if self.workflow_scope is None:
+            return self.files_of(FileKind.WORKFLOW)
+        scope = self.workflow_scope
+        return [f for f in self.files_of(FileKind.WORKFLOW) if f.path in scope]
 
     def exists(self, path: str, base: str = "") -> bool:
         """A file (not a directory) at ``path``, relative to directory ``base``."""
@@ -222,3 +233,93 @@ class RepoContext:
 
     def any_exists(self, paths: Iterable[str]) -> bool:
         return any(p in self.paths for p in paths)
+
+
+class LazyRepoContext(RepoContext):
+    """A RepoContext over a walk that listed the audited files without reading them (a run on
+    named files): each file is read, with discovery's checks, the first time something asks
+    for it. ``files`` and ``files_of`` read what they return, so every answer is the one the
+    eager context gives; only the cost moves to where it is needed.
+
+    ``read_notices`` receives discovery's CA002 notice for an audited file that cannot be read,
+    as the eager walk would have recorded it."""
+
+    def __init__(
+        self,
+        root: Path,
+        paths: frozenset[str],
+        unread: dict[str, FileKind],
+        max_file_bytes: int,
+    ) -> None:
+        super().__init__(root.resolve(), (), paths, max_file_bytes)
+        self._kinds = dict(sorted(unread.items()))
+        self._loaded: dict[str, SourceFile | None] = {}
+        self._all: tuple[SourceFile, ...] | None = None
+        self._only: frozenset[str] | None = None
+        self.read_notices: list[Finding] = []
+
+    def __post_init__(self) -> None:
+        pass  # nothing read yet: see file()
+
+    @property
+    def files(self) -> tuple[SourceFile, ...]:
+        if self._all is None:
+            self._all = tuple(f for p in self._kinds if (f := self.file(p)) is not None)
+        return self._all
+
+    @files.setter
+    def files(self, value: tuple[SourceFile, ...]) -> None:
+        pass  # the files are the walk's, read on demand
+
+    def kind_of(self, path: str) -> FileKind | None:
+        """The kind of an audited file, without reading it."""
+        return self._kinds.get(path)
+
+    def paths_of(self, *kinds: FileKind) -> list[str]:
+        """Audited paths of ``kinds``, sorted, without reading them."""
+        only = self._only
+        return [p for p, k in self._kinds.items() if k in kinds and (only is None or p in only)]
+
+    def restricted(self, paths: Iterable[str]) -> LazyRepoContext:
+        """A view of this context (same memo, reads and notices) whose ``files_of`` lists only
+        ``paths``: to fill a memo entry from the files that can change it."""
+        view = copy.copy(self)
+        view._only = frozenset(paths)
+        view._all = None
+        return view
+
+    def files_of(self, *kinds: FileKind) -> list[SourceFile]:
+        return [f for p in self.paths_of(*kinds) if (f := self.file(p)) is not None]
+
+    def file(self, path: str) -> SourceFile | None:
+        if path in self._loaded:
+            return self._loaded[path]
+        kind = self._kinds.get(path)
+        source: SourceFile | None = None
+        if kind is not None:
+            result = read_source(self.root, path, self.max_file_bytes)
+            if isinstance(result, Finding):
+                self.read_notices.append(result)
+            else:
+                source = SourceFile(kind, path, result)
+        self._loaded[path] = source
+        return source
+
+    def read_text(self, path: str) -> str | None:
+        rel = normalize(path)
+        if rel is not None and rel in self._kinds:
+            known = self.file(rel)
+            if known is not None:
+                return known.text
+        return super().read_text(path)
+
+    def with_text(self, path: str, text: str) -> RepoContext:
+        eager = RepoContext(self.root, self.files, self.paths, self.max_file_bytes)
+        eager._texts = dict(self._texts)
+        return eager.with_text(path, text)
+
+    def lock_files(self) -> list[str]:
+        return self.paths_of_readable(FileKind.LOCKFILE)
+
+    def paths_of_readable(self, *kinds: FileKind) -> list[str]:
+        return [f.path for f in self.files_of(*kinds)]

@@ -122,7 +122,7 @@ def _by_path(ctx: RepoContext, index: Index) -> dict[str, Analysis]:
 
 def _build_index(ctx: RepoContext) -> Index:
     index = Index()
-    for source in ctx.files_of(FileKind.WORKFLOW):
+    for source in ctx.indexed_workflows():
         doc = _doc(ctx, source.path)
         if doc is not None and doc.root is not None:
             index.docs[doc.path] = doc

@@ -1,0 +1,313 @@
+"""Named-file runs (pre-commit): which files' analysis can change what is reported on the named
+files, so the others are never read or parsed.
+
+A full audit runs every per-file analyzer on every file and keeps what is located in the named
+files. A named-file run gets the same report by analysing only:
+
+- a Dockerfile: itself, plus the CI files that may build it (their ``ImageBuild`` records give
+  its runs per pipeline). A build names the Dockerfile's directory somewhere in the text it is
+  computed from (the workflow and its local composite actions, the GitLab pipeline's files and
+  the scripts they run), since a normalised path is made only of components written somewhere;
+  files that cannot build it are skipped by that text test. Compose and bake files name the
+  Dockerfiles themselves, so a workflow running compose or bake is always kept.
+- a GitLab CI file: every pipeline whose files include it (the analyzer's own resolution).
+- a workflow: itself (and, for a reusable workflow, the workflows that call it, found by its
+  file name). The few repository-wide facts a workflow's findings depend on (cache keys saved
+  and restored elsewhere, CA105; whether any other workflow warms the cache, CA112; other
+  installs naming the same missing file, CA504) are checked after the analysis: when the
+  workflow has any of them, the run falls back to the full audit.
+
+Anything else (requirement and lock files, whose findings name every install that reads them;
+composite actions; scripts; directories) uses the full audit.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from cacheaudit.discovery import FileKind
+from cacheaudit.model import Analysis
+from cacheaudit.repo import LazyRepoContext
+
+_IMPLICIT = {
+    # A command that runs a file the text does not name: make reads the Makefile, npm & co.
+    # package.json, compose and bake their default files.
+    "make": ("Makefile", "makefile", "GNUmakefile"),
+    "npm": ("package.json",),
+    "yarn": ("package.json",),
+    "pnpm": ("package.json",),
+    "bun": ("package.json",),
+    "node": ("package.json",),
+    "compose": (
+        "compose.yaml",
+        "compose.yml",
+        "docker-compose.yml",
+        "docker-compose.yaml",
+        "compose.override.yml",
+        "compose.override.yaml",
+        "docker-compose.override.yml",
+        "docker-compose.override.yaml",
+    ),
+    "bake": ("docker-bake.hcl", "docker-bake.json", "docker-bake.override.hcl"),
+}
+_BUILD_WORDS = ("docker", "build-push-action", "compose", "bake")
+"""A workflow records an ImageBuild only for build-push-action, ``docker ... build``, and
+compose or bake builds (rules_job._record_builds)."""
+
+
+@dataclass
+class Plan:
+    """The files whose per-file analysis a named-file run needs, and the workflows the GitHub
+    index covers."""
+
+    analyse: list[str] = field(default_factory=list)
+    workflows: set[str] = field(default_factory=set)
+    checked_workflows: list[str] = field(default_factory=list)
+    """Named workflows whose repository-wide facts are checked after the analysis."""
+
+
+def plan(ctx: LazyRepoContext, targets: tuple[str, ...]) -> Plan | None:
+    """The plan for ``targets`` (files relative to the root), or None for the full audit."""
+    result = Plan()
+    wanted: set[str] = set()
+    for target in targets:
+        kind = ctx.kind_of(target)
+        if kind is FileKind.DOCKERFILE:
+            wanted.add(target)
+            found = _building(ctx, target)
+            wanted.update(found)
+            result.workflows.update(p for p in found if ctx.kind_of(p) is FileKind.WORKFLOW)
+        elif kind is FileKind.GITLAB_CI:
+            wanted.update(_pipelines_with(ctx, target))
+        elif kind is FileKind.WORKFLOW:
+            callers = _callers(ctx, target)
+            wanted.update(callers)
+            result.workflows.update(callers)
+            result.checked_workflows.append(target)
+        else:
+            return None
+    if result.workflows:
+        # Builds and installs inside local composite actions are located in the action.
+        wanted.update(ctx.paths_of(FileKind.COMPOSITE_ACTION))
+    result.analyse = sorted(wanted)
+    return result
+
+
+def seed_ci_targets(ctx: LazyRepoContext, targets: Iterable[str]) -> None:
+    """Compute the Dockerfile analyzer's ``--target`` scan of the CI files over only those that
+    may build the named Dockerfiles, and leave it in the run's memo: the scan keeps, for each
+    Dockerfile, the first CI file (in path order) that builds each stage, and a file that cannot
+    build a named Dockerfile adds nothing to its entry. The entries of other Dockerfiles are
+    incomplete, but no other Dockerfile is analysed in this run."""
+    from cacheaudit.analyzers.dockerfile.ci_targets import ci_targets
+
+    needles = [_needle(t) for t in targets if ctx.kind_of(t) is FileKind.DOCKERFILE]
+    if not needles:
+        return
+    kinds = (FileKind.WORKFLOW, FileKind.COMPOSITE_ACTION, FileKind.GITLAB_CI)
+    chosen = [
+        path
+        for path in ctx.paths_of(*kinds)
+        if any(n is None or _mentions(ctx, [path], n) for n in needles)
+    ]
+    ci_targets(ctx.restricted(chosen))
+
+
+def _needle(dockerfile: str) -> str | None:
+    """What a path naming ``dockerfile`` must contain: its directory's name (None at the root,
+    where a build of ``.`` names nothing)."""
+    directory = posixpath.dirname(dockerfile)
+    return posixpath.basename(directory) if directory else None
+
+
+# --- Dockerfiles ------------------------------------------------------------------------------
+
+
+def _building(ctx: LazyRepoContext, dockerfile: str) -> list[str]:
+    """The workflows and GitLab root files that may build ``dockerfile``."""
+    needle = _needle(dockerfile)
+    out = []
+    composites = None
+    for path in ctx.paths_of(FileKind.WORKFLOW):
+        text = _text(ctx, path)
+        if "./" in text:
+            if composites is None:
+                actions = ctx.paths_of(FileKind.COMPOSITE_ACTION)
+                composites = "\n".join(_text(ctx, p) for p in actions)
+            text = text + "\n" + composites
+        lowered = text.lower()
+        if not any(word in lowered for word in _BUILD_WORDS):
+            continue
+        if needle is None or needle in text or "compose" in lowered or "bake" in lowered:
+            out.append(path)
+    out.extend(_gitlab_building(ctx, needle))
+    return out
+
+
+def _gitlab_building(ctx: LazyRepoContext, needle: str | None) -> list[str]:
+    roots = ctx.paths_of(FileKind.GITLAB_CI)
+    if needle is None:
+        return roots
+    from cacheaudit.analyzers.gitlab_ci import _pipeline_roots
+    from cacheaudit.analyzers.gitlab_ci.resolve import resolve
+
+    out = []
+    for root in roots:
+        files: list[str] = []
+        for pipeline in _pipeline_roots(ctx, root):
+            files.extend(resolve(ctx, pipeline).files)
+        if _mentions(ctx, dict.fromkeys([root, *files]), needle):
+            out.append(root)
+    return out
+
+
+def _mentions(ctx: LazyRepoContext, start: Iterable[str], needle: str) -> bool:
+    """Whether ``needle`` is written in one of ``start``'s files or in a repository file they
+    may run (named in their text, or read implicitly by make, npm, compose...), transitively."""
+    seen: set[str] = set()
+    pending = list(start)
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        if needle in _text(ctx, path):
+            return True
+        pending.extend(p for p in _references(ctx, path) if p not in seen)
+    return False
+
+
+def _references(ctx: LazyRepoContext, path: str) -> list[str]:
+    """The repository files ``path``'s text may run: every file whose name is written in it
+    (as a path or a bare name), and the files make, npm & co., compose and bake read without
+    being named."""
+
+    def compute() -> list[str]:
+        text = _text(ctx, path)
+        found = [p for name, paths in _runnable_names(ctx).items() if name in text for p in paths]
+        for word, implicit in _IMPLICIT.items():
+            if re.search(rf"\b{word}\b", text, re.I):
+                found.extend(p for name in implicit for p in ctx.named(name))
+        return found
+
+    return ctx.memo("lazy:references", path, compute)
+
+
+_DATA_KINDS = frozenset(
+    {
+        FileKind.REQUIREMENTS,
+        FileKind.LOCKFILE,
+        FileKind.PYPROJECT,
+        FileKind.PIPFILE,
+        FileKind.SETUP_CFG,
+        FileKind.DOCKERFILE,
+        FileKind.WORKFLOW,
+        FileKind.COMPOSITE_ACTION,
+    }
+)
+"""Files no CI job runs as a script (requirement, lock and project files, Dockerfiles,
+workflows): named in a command, they are read by a tool, not executed, so the scripts a
+pipeline follows are never among them."""
+
+
+_NOT_SCRIPTS = (".yml", ".yaml", ".json", ".toml", ".lock", ".txt", ".md", ".cfg", ".ini")
+"""Nor does a job run YAML, JSON, TOML or text files as shell scripts (GitLab includes are
+followed through the pipeline's resolution, package.json through ``_IMPLICIT``)."""
+
+
+def _runnable_names(ctx: LazyRepoContext) -> dict[str, list[str]]:
+    """File name → the repository files of that name a job may run (from the listing)."""
+
+    def compute() -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for path in sorted(ctx.paths):
+            if _runnable(ctx, path):
+                index.setdefault(posixpath.basename(path), []).append(path)
+        return index
+
+    return ctx.memo("lazy:runnable", "", compute)
+
+
+def _runnable(ctx: LazyRepoContext, path: str) -> bool:
+    return ctx.kind_of(path) not in _DATA_KINDS and not path.lower().endswith(_NOT_SCRIPTS)
+
+
+# --- GitLab CI --------------------------------------------------------------------------------
+
+
+def _pipelines_with(ctx: LazyRepoContext, target: str) -> list[str]:
+    """The GitLab root files whose pipelines (child pipelines included) read ``target``: the
+    analyzer reports a file's findings with the pipeline that includes it."""
+    from cacheaudit.analyzers.gitlab_ci import _pipeline_roots
+    from cacheaudit.analyzers.gitlab_ci.resolve import resolve
+
+    out = []
+    for root in ctx.paths_of(FileKind.GITLAB_CI):
+        if root == target:
+            out.append(root)
+            continue
+        for pipeline in _pipeline_roots(ctx, root):
+            if pipeline == target or target in resolve(ctx, pipeline).files:
+                out.append(root)
+                break
+    return out
+
+
+# --- Workflows --------------------------------------------------------------------------------
+
+
+def _callers(ctx: LazyRepoContext, workflow: str) -> list[str]:
+    """``workflow`` and, when it is reusable, the workflows that may call it (transitively):
+    a reusable workflow's triggers are its callers'. A call names the called file."""
+    found = [workflow]
+    pending = [workflow]
+    while pending:
+        path = pending.pop()
+        if "workflow_call" not in _text(ctx, path):
+            continue
+        name = posixpath.basename(path)
+        for other in ctx.paths_of(FileKind.WORKFLOW):
+            if other not in found and name in _text(ctx, other):
+                found.append(other)
+                pending.append(other)
+    return found
+
+
+def workflows_self_contained(
+    ctx: LazyRepoContext, workflows: Iterable[str], analysis: Analysis
+) -> bool:
+    """False when a named workflow's report may depend on workflows outside the index: a cache
+    restored or saved with actions/cache/restore|save (CA105 pairs keys across the repository),
+    a cache restored by a workflow run only on pull requests (CA112 asks whether any other
+    workflow warms the cache), or an install naming a file that does not exist (CA504 reports
+    it once, at the first of every install naming it)."""
+    from cacheaudit.analyzers.github_actions import _index
+    from cacheaudit.analyzers.github_actions.parse import _triggers
+    from cacheaudit.analyzers.github_actions.rules_job import _PR_EVENTS
+
+    named = set(workflows)
+    index = _index(ctx)
+    for unit in index.units:
+        if unit.doc.path not in named:
+            continue
+        if any(c.kind in ("cache-restore", "cache-save") for c in unit.caches):
+            return False
+        triggers = _triggers(unit.doc)
+        pr_only = (
+            triggers.events and triggers.events <= _PR_EVENTS and "pull_request" in triggers.events
+        )
+        if pr_only and any(c.restores for c in unit.caches):
+            return False
+    for site in analysis.installs:
+        if site.location.path in named and site.platform not in ("gitlab-ci", "dockerfile"):
+            for path in site.inputs:
+                if path not in ctx.paths and not ctx.is_dir(path):
+                    return False
+    return True
+
+
+def _text(ctx: LazyRepoContext, path: str) -> str:
+    return ctx.read_text(path) or ""

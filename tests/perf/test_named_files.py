@@ -1,0 +1,118 @@
+"""A run on named files (pre-commit) reads and analyses only what the named files need
+(cacheaudit.lazy); its report is byte-identical to the full audit filtered to those files, which
+is what a directory run computes and what ``audit.FULL_AUDIT_ONLY`` forces. The differential
+over every file of every repository, against the code before the change, is
+``benchmarks/compare_named.py``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cacheaudit import audit as audit_module
+from cacheaudit import lazy
+from cacheaudit.config import build_config
+from cacheaudit.discovery import FileKind, classify, discover
+from cacheaudit.repo import LazyRepoContext
+from cacheaudit.report.json import report_dict
+
+TESTS = Path(__file__).parents[1]
+REPOS = sorted(p.parent for p in (TESTS / "fixtures").glob("*/*/expected.txt")) + sorted(
+    p for p in (TESTS / "realworld").iterdir() if p.is_dir()
+)
+KINDS = (FileKind.DOCKERFILE, FileKind.WORKFLOW, FileKind.GITLAB_CI, FileKind.REQUIREMENTS)
+PER_KIND = 12
+
+
+def _sample() -> list[tuple[Path, tuple[str, ...]]]:
+    """Up to PER_KIND named files of each kind, spread over the repositories, plus a few that
+    take the full path (scripts, several files, a directory with a file)."""
+    by_kind: dict[FileKind, list[tuple[Path, tuple[str, ...]]]] = {k: [] for k in KINDS}
+    extra: list[tuple[Path, tuple[str, ...]]] = []
+    for repo in REPOS:
+        files = sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file())
+        named = [f for f in files if classify(f) in KINDS]
+        for name in named:
+            kind = classify(name)
+            assert kind is not None
+            by_kind[kind].append((repo, (name,)))
+        if len(named) >= 2:
+            extra.append((repo, tuple(named[:2])))
+        scripts = [f for f in files if f.endswith(".sh")]
+        if scripts:
+            extra.append((repo, (scripts[0],)))
+        if named and "/" in named[0]:
+            extra.append((repo, (named[0].split("/")[0], named[-1])))
+    chosen = []
+    for items in by_kind.values():
+        step = max(1, len(items) // PER_KIND)
+        chosen.extend(items[::step][:PER_KIND])
+    return chosen + extra[:: max(1, len(extra) // 10)][:10]
+
+
+CASES = _sample()
+
+
+def _report(root: Path, targets: tuple[str, ...]) -> str:
+    config = build_config(root, targets=targets, cwd=root)
+    return json.dumps(report_dict(audit_module.audit(config)), indent=2)
+
+
+@pytest.mark.parametrize(
+    ("root", "targets"), CASES, ids=[f"{r.name}:{','.join(t)}" for r, t in CASES]
+)
+def test_named_files_identical_to_full_audit(
+    root: Path, targets: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit_module, "PARALLEL_MIN_BYTES", 10**9)
+    lazily = _report(root, targets)
+    monkeypatch.setattr(audit_module, "FULL_AUDIT_ONLY", True)
+    assert _report(root, targets) == lazily
+
+
+def test_the_lazy_path_is_taken_and_reads_little() -> None:
+    """A named Dockerfile, GitLab file and workflow get a plan (no fall-back), and the plan
+    for a Dockerfile no CI file builds is the Dockerfile alone."""
+    seen = set()
+    for root, targets in CASES:
+        kind = classify(targets[0])
+        if len(targets) != 1 or kind not in (
+            FileKind.DOCKERFILE,
+            FileKind.GITLAB_CI,
+            FileKind.WORKFLOW,
+        ):
+            continue
+        found = discover(root, read=False)
+        assert not found.files and found.unread, "the walk reads nothing"
+        ctx = LazyRepoContext(root, frozenset(found.paths), found.unread, 1 << 20)
+        chosen = lazy.plan(ctx, targets)
+        assert chosen is not None
+        assert targets[0] in chosen.analyse
+        seen.add(kind)
+    assert seen == {FileKind.DOCKERFILE, FileKind.GITLAB_CI, FileKind.WORKFLOW}
+
+
+def test_lone_dockerfile_plan(tmp_path: Path) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "Dockerfile").write_text("FROM python:3.12\nRUN pip install flask\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "Dockerfile").write_text("FROM python:3.12\n")
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "img.yml").write_text(
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: docker build other\n"
+    )
+    (workflows / "svc.yml").write_text(
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n"
+        "        py: ['3.11', '3.12']\n    steps:\n      - run: docker build svc\n"
+    )
+    found = discover(tmp_path, read=False)
+    ctx = LazyRepoContext(tmp_path, frozenset(found.paths), found.unread, 1 << 20)
+    chosen = lazy.plan(ctx, ("svc/Dockerfile",))
+    assert chosen is not None
+    assert chosen.analyse == [".github/workflows/svc.yml", "svc/Dockerfile"]
+    report = _report(tmp_path, ("svc/Dockerfile",))
+    assert '"runs_per_pipeline": 2' in report  # the matrix build was seen
