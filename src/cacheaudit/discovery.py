@@ -277,7 +277,9 @@ def read_source(root: Path, path: str, max_bytes: int) -> str | Finding:
         real = full.resolve(strict=True)
     except (OSError, RuntimeError) as exc:  # loops raise RuntimeError on 3.10, OSError later
         return skipped(path, f"cannot resolve ({type(exc).__name__}: symlink loop?)")
-    if not real.is_relative_to(root.resolve()):
+    # ``real`` is fully resolved, so when it lies under ``root`` as given, ``root`` is resolved
+    # already: resolve it (one more realpath per file) only when it does not.
+    if not (real.is_relative_to(root) or real.is_relative_to(root.resolve())):
         return skipped(path, "symlink leading outside the scanned root")
     try:
         info = real.stat()
