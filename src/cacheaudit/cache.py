@@ -215,7 +215,12 @@ def _load(config: Config, key: str) -> tuple[list[str], bytes] | None:
     ):
         return None
     root = config.root.resolve()
+    missing = digest(None)
     for path, expected in entry["reads"].items():
+        # Most reads beyond discovery probe for files that do not exist (a .dockerignore beside
+        # each Dockerfile): still absent is still a match, without building a notice.
+        if expected == missing and not os.path.lexists(os.path.join(root, path)):
+            continue
         text = read_source(root, path, config.max_file_bytes)
         if digest(None if isinstance(text, Finding) else text) != expected:
             return None

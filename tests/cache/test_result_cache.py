@@ -148,3 +148,22 @@ def test_pool_workers_report_their_reads(repo: Path, monkeypatch: pytest.MonkeyP
     assert "ci/install.sh" in reads
     assert reads == serial_reads
     assert parallel == serial
+
+
+def test_a_probed_file_that_appears_misses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A read of a file that did not exist (a Dockerfile's .dockerignore) is recorded as absent;
+    the hit checks it is still absent, and creating it misses."""
+    monkeypatch.setenv("CACHEAUDIT_CACHE_DIR", str(tmp_path / "cache"))
+    target = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "docker" / "apt-ci-target-stage", target)
+    (target / "expected.txt").unlink()
+    run([str(target), "-f", "json"], capsys)
+    assert hit(target, capsys)
+    (target / ".dockerignore").write_text("**/__pycache__\n")
+    assert not hit(target, capsys)
+    assert hit(target, capsys)
+    (target / ".dockerignore").unlink()
+    (target / ".dockerignore").symlink_to(target / "Dockerfile")  # a symlink exists too
+    assert not hit(target, capsys)
