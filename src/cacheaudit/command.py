@@ -280,10 +280,13 @@ def _audit(settings: Config, found: Lookup | None) -> tuple[Report, list[str]]:
         report: Report = _with_progress(lambda: audit(settings))
         return report, exit_reasons(report, settings)
     from cacheaudit import cache
+    from cacheaudit.discovery import Discovery
 
     reads: dict[str, str] = {}
     lookup = found
     report = _with_progress(lambda: audit(settings, found=lookup.found, reads=reads))
+    # Rendering needs the report only: let the files' texts go before it (13 MB on the monorepo).
+    found.found = Discovery()
     reasons = exit_reasons(report, settings)
     cache.store(settings, found.key, report, reads, reasons)
     return report, reasons
