@@ -304,3 +304,14 @@ def test_an_unwritable_output_file_is_a_usage_error_on_a_hit_too(
     first = cacheaudit(args, repo, env)[:3]
     assert first[0] == 2 and "cannot write" in first[2]
     assert cacheaudit(args, repo, env)[:3] == first
+
+
+def test_a_file_name_that_is_not_utf8_is_written_the_same_on_a_hit(
+    repo: Path, env: dict[str, str]
+) -> None:
+    (repo / os.fsdecode(b"requirements-\xff.txt")).write_text("flask\n", encoding="utf-8")
+    expected = cacheaudit(["-f", "json", "--no-cache"], repo, env, via="cli")[:3]
+    assert "requirements-\ufffd.txt" in expected[1]
+    assert cacheaudit(["-f", "json"], repo, env)[:3] == expected
+    code, out, err, loaded = cacheaudit(["-f", "json"], repo, env)
+    assert ((code, out, err), loaded) == (expected, [])

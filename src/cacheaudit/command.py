@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from cacheaudit.errors import UsageError
 from cacheaudit.output import (
     HUMAN_FORMATS,
+    clean,
     emit,
     outputs,
     say,
@@ -203,7 +204,7 @@ def _write(
     texts: list[str | None], plan: list[tuple[Part, Path | None]], reasons: list[str]
 ) -> int:
     for text, (_, target) in zip(texts, plan, strict=True):
-        emit(text or "", target)
+        emit(text or "", target, cleaned=True)
     if reasons:
         say("cacheaudit: " + "; ".join(reasons))
     return 1 if reasons else 0
@@ -246,12 +247,12 @@ def run(opts: AuditOptions) -> int:
         text = texts[index]
         if text is None:
             assert report is not None
-            text = _render(part, report)
+            text = clean(_render(part, report))
             if found is not None:
                 from cacheaudit.cache import store_output
 
                 store_output(found.key, _output_name(found.key, part), text)
-        emit(text, target)
+        emit(text, target, cleaned=True)
     if reasons:
         say("cacheaudit: " + "; ".join(reasons))
     return 1 if reasons else 0

@@ -115,11 +115,17 @@ def write(stream: TextIO, text: str) -> None:
     stream.flush()
 
 
-def emit(text: str, target: Path | None) -> None:
-    """``text`` to standard output (``target`` None) or to the file ``target``."""
-    # A file name that is not UTF-8 reaches the report as lone surrogates (os.fsdecode); the
-    # output must stay valid UTF-8, so they are shown as U+FFFD rather than crash the write.
-    text = _SURROGATE.sub("\ufffd", text)
+def clean(text: str) -> str:
+    """``text`` as it is written: a file name that is not UTF-8 reaches the report as lone
+    surrogates (os.fsdecode); the output must stay valid UTF-8, so they become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def emit(text: str, target: Path | None, *, cleaned: bool = False) -> None:
+    """``text`` to standard output (``target`` None) or to the file ``target``; ``cleaned``:
+    it went through :func:`clean` already (a stored output)."""
+    if not cleaned:
+        text = clean(text)
     if target is None:
         write(sys.stdout, text)
         return
