@@ -29,7 +29,6 @@ import json
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -183,6 +182,8 @@ def _output_header(name: str, size: int) -> bytes:
 
 def _write_atomic(where: Path, filename: str, data: bytes) -> None:
     """Write to a temporary file and rename it into place: readers never see half a file."""
+    import tempfile  # only when writing: a hit does not need it
+
     where.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=where, prefix=".tmp-")
     try:
