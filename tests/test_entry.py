@@ -1,7 +1,7 @@
-"""The console script's fast path (``cacheaudit.entry``): it recognises a plain audit invocation
-without typer and serves a result-cache hit from the stored outputs. Whatever it recognises must
-mean exactly what typer makes of it, and whatever it serves must be the bytes, files, stderr and
-exit code the typer CLI gives."""
+"""The console script (``cacheaudit.entry``): it recognises a plain audit invocation without
+typer and runs the audit command itself; a result-cache hit writes the stored outputs. Whatever
+it recognises must mean exactly what typer makes of it, and whatever it writes must be the bytes,
+files, stderr and exit code the typer CLI gives."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cacheaudit import cli, command, entry
+from cacheaudit import cli, entry
 from cacheaudit.command import AuditOptions
 from tests.conftest import FIXTURES
 
@@ -224,8 +224,9 @@ def test_a_hit_writes_what_the_typer_cli_writes(
         return (code, out, err, written), loaded
 
     fresh, _ = outcome("cli", "--no-cache")
-    miss, _ = outcome("entry")
+    miss, loaded = outcome("entry")
     assert miss == fresh
+    assert not any(m.startswith(("typer", "click")) for m in loaded)
     hit, loaded = outcome("entry")
     assert hit == fresh
     assert loaded == [], "a hit imports only what it needs"
@@ -264,7 +265,7 @@ def test_corrupt_or_foreign_outputs_are_ignored(
         assert stored.read_bytes() == good  # re-rendered and stored again
 
 
-def test_a_miss_on_the_fast_path_discovers_once(
+def test_a_run_discovers_once(
     repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from cacheaudit import cache
@@ -287,7 +288,6 @@ def test_a_miss_on_the_fast_path_discovers_once(
         entry.main(["-f", "json"])
     assert capsys.readouterr().out == miss
     assert len(calls) == 2
-    assert command._remembered == []
 
 
 def test_errors_are_the_typer_clis(repo: Path, env: dict[str, str]) -> None:
@@ -315,3 +315,41 @@ def test_a_file_name_that_is_not_utf8_is_written_the_same_on_a_hit(
     assert cacheaudit(["-f", "json"], repo, env)[:3] == expected
     code, out, err, loaded = cacheaudit(["-f", "json"], repo, env)
     assert ((code, out, err), loaded) == (expected, [])
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["miss", "hit"])
+def test_a_closed_pipe_exits_as_under_typer(
+    repo: Path,
+    stored: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``cacheaudit | head``: typer's main exits 1 without a traceback; so does the entry."""
+    monkeypatch.setenv("CACHEAUDIT_CACHE_DIR", str(tmp_path / "cache"))
+
+    class ClosedPipe:
+        encoding = "utf-8"
+
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def isatty(self) -> bool:
+            return False
+
+    if stored:
+        with pytest.raises(SystemExit):
+            entry.main([str(repo), "-f", "json"])
+    outcomes = []
+    for main in (cli.main, entry.main) if stored else (entry.main, cli.main):
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "stdout", ClosedPipe())
+        monkeypatch.setattr(sys, "stderr", sys.stderr)
+        with pytest.raises(SystemExit) as info:
+            main([str(repo), "-f", "json"])
+        sys.stdout.flush()  # the interpreter's last flush must not raise either
+        outcomes.append((info.value.code, capsys.readouterr().err))
+    assert outcomes[0] == outcomes[1] == (1, "")

@@ -1,16 +1,16 @@
 """The audit command once its options are parsed: config → result cache → audit → render → exit.
 
-Two entries call it. The typer CLI (:mod:`cacheaudit.cli`) parses every option and calls
-:func:`run`. The console script (:mod:`cacheaudit.entry`) first recognises a plain audit
-invocation without importing typer and calls :func:`stored_outputs`: when the result cache holds
-the result and every output the invocation asks for, it writes those bytes and exits; anything
-else (a miss, an error, an option it does not know) goes to the typer CLI, which reuses the
-discovery already made. Either way the bytes written, the files and the exit code are the same.
+Two entries call :func:`run`: the typer CLI (:mod:`cacheaudit.cli`), and the console script
+(:mod:`cacheaudit.entry`) when it recognises a plain audit invocation without importing typer
+(:func:`run_as_typer` then does what typer's main does around a command). Either way the bytes
+written, the files and the exit code are the same. On a result-cache hit whose outputs are all
+stored, nothing is audited or rendered: the stored bytes are written.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -83,15 +83,6 @@ class _Setup:
     cwd: Path
     plan: list[tuple[Part, Path | None]]
     """Every output in the order it is written: (what, where; None is standard output)."""
-
-
-_remembered: list[tuple[Config, Lookup]] = []
-"""The lookup :func:`stored_outputs` made when it could not serve the run, for :func:`run` in the
-same process (the same discovery is not made twice)."""
-
-
-def forget() -> None:
-    _remembered.clear()
 
 
 def _setup(opts: AuditOptions) -> _Setup:
@@ -175,39 +166,10 @@ def _render(part: Part, report: Report) -> str:
     return concise.render(report, color=color, width=width, ascii_only=ascii_only, base=base)
 
 
-def stored_outputs(opts: AuditOptions) -> Callable[[], int] | None:
-    """When the result cache holds this run's result and every output it writes: a function
-    that writes them and returns the exit code. None otherwise (the caller runs the command).
-    Any error here is the full command's to report: it returns None for that too."""
-    if opts.no_cache or opts.show_settings or opts.write_baseline is not None:
-        return None
-    from cacheaudit import cache
-
-    setup = _setup(opts)
-    found = cache.lookup(setup.settings)
-    if found.hit:
-        texts = [cache.load_output(found.key, _output_name(found.key, p)) for p, _ in setup.plan]
-        reasons = found.reasons or []
-        if all(t is not None for t in texts):
-            return lambda: _write(texts, setup.plan, reasons)
-    _remembered[:] = [(setup.settings, found)]
-    return None
-
-
 def _output_name(key: str, part: Part) -> str:
     from cacheaudit.cache import output_key
 
     return output_key(key, *part)
-
-
-def _write(
-    texts: list[str | None], plan: list[tuple[Part, Path | None]], reasons: list[str]
-) -> int:
-    for text, (_, target) in zip(texts, plan, strict=True):
-        emit(text or "", target, cleaned=True)
-    if reasons:
-        say("cacheaudit: " + "; ".join(reasons))
-    return 1 if reasons else 0
 
 
 def run(opts: AuditOptions) -> int:
@@ -219,11 +181,9 @@ def run(opts: AuditOptions) -> int:
         return 0
     found: Lookup | None = None
     if not opts.no_cache:
-        found = _recall(settings)
-        if found is None:
-            from cacheaudit import cache
+        from cacheaudit import cache
 
-            found = cache.lookup(settings)
+        found = cache.lookup(settings)
     texts: list[str | None] = [None] * len(setup.plan)
     report: Report | None = None
     reasons: list[str] | None = None
@@ -262,15 +222,6 @@ def _stored(key: str, part: Part) -> str | None:
     from cacheaudit.cache import load_output
 
     return load_output(key, _output_name(key, part))
-
-
-def _recall(settings: Config) -> Lookup | None:
-    if _remembered and _remembered[0][0] == settings:
-        found = _remembered[0][1]
-        forget()
-        return found
-    forget()
-    return None
 
 
 def _audit(settings: Config, found: Lookup | None) -> tuple[Report, list[str]]:
@@ -361,6 +312,44 @@ def _with_progress(run: Callable[[], Any]) -> Any:
 
     with Console(stderr=True).status("auditing…", spinner="dots"):
         return run()
+
+
+def run_as_typer(opts: AuditOptions) -> int:
+    """:func:`run`, with what typer's ``main`` does around a command (``cacheaudit.cli``): a
+    closed pipe (``cacheaudit | head``) exits 1 quietly, Ctrl-C exits 130, end of input 130 after
+    a newline on stderr."""
+    try:
+        return run(opts)
+    except KeyboardInterrupt:
+        return 130
+    except EOFError:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+        return 130
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        sys.stdout = _Pacified(sys.stdout)
+        sys.stderr = _Pacified(sys.stderr)
+        return 1
+
+
+class _Pacified:
+    """A stream whose ``flush`` ignores a closed pipe (click's ``PacifyFlushWrapper``): the
+    interpreter's final flush must not print a second error."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self.wrapped = wrapped
+
+    def flush(self) -> None:
+        try:
+            self.wrapped.flush()
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.wrapped, name)
 
 
 def _is_a(exc: BaseException, name: str) -> bool:

@@ -1,13 +1,14 @@
-"""The ``cacheaudit`` console script: a result-cache hit without importing the option parser.
+"""The ``cacheaudit`` console script: the audit command without importing the option parser.
 
 pre-commit and CI run ``cacheaudit`` on every commit, and most runs change nothing the audit
-reads. Importing typer (and click, and rich for the console report) costs more than serving the
-stored result, so this module recognises the plain audit invocation (paths and the common
-options, spelled the way ``cacheaudit --help`` shows them) and asks
-:func:`cacheaudit.command.stored_outputs` for the stored outputs. Everything else — another
-command, ``--help``, an option it does not know or a value it is not sure of, any error, a cache
-miss — goes to the typer CLI (:func:`cacheaudit.cli.main`), which parses the arguments itself:
-every option and every error message behaves exactly as there.
+reads. Importing typer (and click) costs more than serving the stored result, so this module
+recognises the plain audit invocation (paths and the common options, spelled the way
+``cacheaudit --help`` shows them, each value converted only where it is sure typer converts it
+the same way) and runs :func:`cacheaudit.command.run` itself. Everything else — another command,
+``--help``, ``--version``, an option it does not know, a value it is not sure of — goes to the
+typer CLI (:func:`cacheaudit.cli.main`), which parses the arguments itself. Tests prove that
+whatever this parser accepts, typer reads the same way, and that both entries write the same
+bytes, files, messages and exit codes.
 """
 
 from __future__ import annotations
@@ -114,32 +115,16 @@ def _convert(field: str, value: str) -> Any:
     return value
 
 
-def _serve(args: list[str]) -> Any:
-    """The stored outputs' writer for ``args``, or None (the typer CLI must run)."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: a plain audit invocation runs here, everything else in the typer
+    CLI."""
+    args = list(sys.argv[1:] if argv is None else argv)
     options = parse(args)
     if options is None:
-        return None
-    from cacheaudit.command import AuditOptions, stored_outputs
-
-    return stored_outputs(AuditOptions(**options))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Console-script entry: a cache hit served from here, everything else by the typer CLI."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        writer = _serve(args)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception:  # the typer CLI runs the command again and reports the error its way
-        writer = None
-    from cacheaudit import command
-
-    try:
-        if writer is not None:
-            command.exit_with(writer, str)
         from cacheaudit.cli import main as cli_main
 
         cli_main(argv)
-    finally:
-        command.forget()
+        return
+    from cacheaudit.command import AuditOptions, exit_with, run_as_typer
+
+    exit_with(lambda: run_as_typer(AuditOptions(**options)), str)
