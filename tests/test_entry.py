@@ -353,3 +353,11 @@ def test_a_closed_pipe_exits_as_under_typer(
         sys.stdout.flush()  # the interpreter's last flush must not raise either
         outcomes.append((info.value.code, capsys.readouterr().err))
     assert outcomes[0] == outcomes[1] == (1, "")
+
+
+def test_shell_completion_is_typers(repo: Path, env: dict[str, str]) -> None:
+    for instruction in ("bash_complete", "complete_bash"):
+        completing = {**env, "_CACHEAUDIT_COMPLETE": instruction}
+        via_entry = cacheaudit([], repo, completing)
+        assert via_entry[:3] == cacheaudit([], repo, completing, via="cli")[:3]
+        assert "score" not in via_entry[1] + via_entry[2]  # typer answered, nothing was audited

@@ -13,6 +13,7 @@ bytes, files, messages and exit codes.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -119,7 +120,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry: a plain audit invocation runs here, everything else in the typer
     CLI."""
     args = list(sys.argv[1:] if argv is None else argv)
-    options = parse(args)
+    # Left to typer too: shell completion (click answers when this variable is set) and Windows,
+    # where click expands wildcards in the arguments itself.
+    typer_only = "_CACHEAUDIT_COMPLETE" in os.environ or os.name == "nt"
+    options = None if typer_only else parse(args)
     if options is None:
         from cacheaudit.cli import main as cli_main
 
