@@ -1,6 +1,6 @@
-"""``python -m cacheaudit``."""
+"""``python -m cacheaudit``: the same entry as the ``cacheaudit`` console script."""
 
-from cacheaudit.cli import main
+from cacheaudit.entry import main
 
 if __name__ == "__main__":
     main()

@@ -5,8 +5,12 @@ version, the effective configuration (which includes the command line's options 
 the sorted list of walked paths, the content of every file discovery read and of the baseline.
 The entry also records a hash of every other file the run read through :class:`RepoContext`
 (shell scripts, GitLab includes, lock files, manifests...); a lookup re-reads and re-hashes those,
-so editing any of them misses. A hit renders the stored report without importing an analyzer or
-a parser.
+so editing any of them misses. A hit imports no analyzer and no parser.
+
+Beside an entry, each output rendered from it is stored as text, one file per format and the
+options that change its rendering (colour, width, ASCII, the directory paths are shown from): a
+hit writes those bytes without unpickling the report or importing a renderer. The entry also keeps
+the run's exit reasons (the thresholds are part of the key), so a hit needs nothing else.
 
 Location: ``$CACHEAUDIT_CACHE_DIR`` when set, else ``$XDG_CACHE_HOME/cacheaudit``, else
 ``~/.cache/cacheaudit``: never inside the audited repository unless that variable points there.
@@ -25,8 +29,7 @@ import json
 import os
 import pickle
 import sys
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -36,7 +39,7 @@ from cacheaudit.config import Config
 from cacheaudit.discovery import Discovery, discover, read_source
 from cacheaudit.model import Finding, Report
 
-FORMAT = 1
+FORMAT = 2
 """Bumped when the entry layout changes."""
 MAX_ENTRIES = 256
 """Oldest entries beyond this many are removed after a store."""
@@ -52,12 +55,29 @@ def directory() -> Path:
 
 @dataclass
 class Lookup:
-    """The outcome of a lookup: the discovery it made (reused on a miss), the key, and the
-    stored report on a hit."""
+    """The outcome of a lookup: the discovery it made (reused on a miss), the key, and on a hit
+    the stored exit reasons and the pickled report (unpickled only when something must be
+    rendered from it)."""
 
     key: str
     found: Discovery
-    report: Report | None = None
+    reasons: list[str] | None = None
+    """The exit reasons of the run that stored the entry; None on a miss."""
+    payload: bytes | None = None
+
+    @property
+    def hit(self) -> bool:
+        return self.reasons is not None
+
+    def report(self) -> Report | None:
+        """The stored report (None on a miss or when it cannot be read back)."""
+        if self.payload is None:
+            return None
+        try:
+            report = _Unpickler(io.BytesIO(self.payload)).load()
+        except Exception:  # truncated or foreign: a miss
+            return None
+        return report if isinstance(report, Report) else None
 
 
 def digest(text: str | None) -> str:
@@ -75,7 +95,10 @@ def lookup(config: Config) -> Lookup:
         repository=config.repository,
     )
     key = key_for(config, found)
-    return Lookup(key, found, _load(config, key))
+    loaded = _load(config, key)
+    if loaded is None:
+        return Lookup(key, found)
+    return Lookup(key, found, reasons=loaded[0], payload=loaded[1])
 
 
 def key_for(config: Config, found: Discovery) -> str:
@@ -100,30 +123,85 @@ def key_for(config: Config, found: Discovery) -> str:
     return h.hexdigest()
 
 
-def store(config: Config, key: str, report: Report, reads: Mapping[str, str]) -> None:
+def store(
+    config: Config, key: str, report: Report, reads: Mapping[str, str], reasons: Sequence[str]
+) -> None:
     """Write the entry atomically; a cache that cannot be written is silently skipped."""
-    entry = {"format": FORMAT, "version": __version__, "key": key, "reads": dict(reads)}
-    where = directory()
+    entry = {
+        "format": FORMAT,
+        "version": __version__,
+        "key": key,
+        "reads": dict(reads),
+        "reasons": list(reasons),
+    }
     try:
-        where.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=where, prefix=".tmp-", suffix=".pickle")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump((entry, report), out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, where / f"{key}.pickle")
-        except BaseException:
-            with _suppress_os_error():
-                os.unlink(temporary)
-            raise
+        payload = pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps((entry, payload), protocol=pickle.HIGHEST_PROTOCOL)
+        where = directory()
+        _write_atomic(where, f"{key}.pickle", data)
         _prune(where)
     except (OSError, pickle.PicklingError, RecursionError):
         return
 
 
-def _load(config: Config, key: str) -> Report | None:
+def output_key(key: str, *parts: object) -> str:
+    """The name of one rendered output of the entry ``key``: the format and every option that
+    changes its text."""
+    described = json.dumps([FORMAT, __version__, key, *parts], default=str)
+    return hashlib.sha256(described.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def load_output(key: str, name: str) -> str | None:
+    """A rendered output stored beside the entry ``key``; None when absent or not ours."""
+    try:
+        data = (directory() / f"{key}.{name}.out").read_bytes()
+    except OSError:
+        return None
+    head, newline, body = data.partition(b"\n")
+    if head != _output_header(name, len(body)) or not newline:
+        return None
+    try:
+        return body.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return None
+
+
+def store_output(key: str, name: str, text: str) -> None:
+    """Store one rendered output atomically (silently skipped when the cache is not writable)."""
+    body = text.encode("utf-8", "surrogatepass")
+    data = _output_header(name, len(body)) + b"\n" + body
+    try:
+        _write_atomic(directory(), f"{key}.{name}.out", data)
+    except OSError:
+        return
+
+
+def _output_header(name: str, size: int) -> bytes:
+    return f"cacheaudit-output {FORMAT} {__version__} {name} {size}".encode()
+
+
+def _write_atomic(where: Path, filename: str, data: bytes) -> None:
+    """Write to a temporary file and rename it into place: readers never see half a file."""
+    import tempfile  # only when writing: a hit does not need it
+
+    where.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=where, prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, where / filename)
+    except BaseException:
+        with _suppress_os_error():
+            os.unlink(temporary)
+        raise
+
+
+def _load(config: Config, key: str) -> tuple[list[str], bytes] | None:
+    """The stored exit reasons and pickled report of ``key``, when the entry is ours and every
+    file the run read beyond discovery is unchanged."""
     try:
         data = (directory() / f"{key}.pickle").read_bytes()
-        entry, report = _Unpickler(io.BytesIO(data)).load()
+        entry, payload = _Unpickler(io.BytesIO(data)).load()
     except Exception:  # missing, truncated, foreign: a miss
         return None
     if not (
@@ -132,14 +210,22 @@ def _load(config: Config, key: str) -> Report | None:
         and entry.get("version") == __version__
         and entry.get("key") == key
         and isinstance(entry.get("reads"), dict)
-        and isinstance(report, Report)
+        and isinstance(entry.get("reasons"), list)
+        and all(isinstance(r, str) for r in entry["reasons"])
+        and isinstance(payload, bytes)
     ):
         return None
+    root = config.root.resolve()
+    missing = digest(None)
     for path, expected in entry["reads"].items():
-        text = read_source(config.root.resolve(), path, config.max_file_bytes)
+        # Most reads beyond discovery probe for files that do not exist (a .dockerignore beside
+        # each Dockerfile): still absent is still a match, without building a notice.
+        if expected == missing and not os.path.lexists(os.path.join(root, path)):
+            continue
+        text = read_source(root, path, config.max_file_bytes)
         if digest(None if isinstance(text, Finding) else text) != expected:
             return None
-    return report
+    return entry["reasons"], payload
 
 
 class _Unpickler(pickle.Unpickler):
@@ -158,10 +244,16 @@ class _Unpickler(pickle.Unpickler):
 
 
 def _prune(where: Path) -> None:
+    """Keep the newest ``MAX_ENTRIES`` entries, and only the outputs of entries that remain."""
     entries = sorted(where.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in entries[MAX_ENTRIES:]:
         with _suppress_os_error():
             old.unlink()
+    kept = {p.name.removesuffix(".pickle") for p in entries[:MAX_ENTRIES]}
+    for output in where.glob("*.out"):
+        if output.name.partition(".")[0] not in kept:
+            with _suppress_os_error():
+                output.unlink()
 
 
 class _suppress_os_error:

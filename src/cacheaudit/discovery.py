@@ -273,15 +273,21 @@ class _Rebased(GitIgnore):
         return f"{self.prefix}/{path}" if path else self.prefix
 
 
-def read_source(root: Path, path: str, max_bytes: int) -> str | Finding:
-    """Read ``root/path`` safely: decoded text, or a CA002 notice saying why not."""
-    full = root / path
-    try:
-        real = full.resolve(strict=True)
-    except (OSError, RuntimeError) as exc:  # loops raise RuntimeError on 3.10, OSError later
-        return skipped(path, f"cannot resolve ({type(exc).__name__}: symlink loop?)")
-    if not real.is_relative_to(root.resolve()):
-        return skipped(path, "symlink leading outside the scanned root")
+def read_source(
+    root: Path, path: str, max_bytes: int, *, real: Path | None = None
+) -> str | Finding:
+    """Read ``root/path`` safely: decoded text, or a CA002 notice saying why not. ``real``: the
+    file's resolved path when the caller knows it (the walk below a resolved root never enters a
+    directory symlink, so a file that is not a symlink is at its real path)."""
+    if real is None:
+        try:
+            real = (root / path).resolve(strict=True)
+        except (OSError, RuntimeError) as exc:  # loops raise RuntimeError on 3.10, OSError later
+            return skipped(path, f"cannot resolve ({type(exc).__name__}: symlink loop?)")
+        # ``real`` is fully resolved, so when it lies under ``root`` as given, ``root`` is
+        # resolved already: resolve it (one more realpath per file) only when it does not.
+        if not (real.is_relative_to(root) or real.is_relative_to(root.resolve())):
+            return skipped(path, "symlink leading outside the scanned root")
     try:
         info = real.stat()
         if not stat.S_ISREG(info.st_mode):
@@ -363,7 +369,7 @@ def discover(
             if not read:
                 found.unread[rel] = kind
                 continue
-            text = read_source(root, rel, max_bytes)
+            text = read_source(root, rel, max_bytes, real=None if is_link else Path(entry.path))
             if isinstance(text, Finding):
                 found.notices.append(text)
             else:

@@ -127,6 +127,18 @@ def test_no_cache_neither_reads_nor_writes(repo: Path, capsys: pytest.CaptureFix
     assert entries(repo.parent) == []
 
 
+def test_named_files_bypass_the_cache(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pre-commit names files: that run reads only what they need, so it neither looks up nor
+    # stores an entry (a lookup would hash every file of the tree), and reports as --no-cache.
+    monkeypatch.chdir(repo)
+    named = run([".gitlab-ci.yml", "-f", "json"], capsys)
+    assert entries(repo.parent) == []
+    assert named == run([".gitlab-ci.yml", "-f", "json", "--no-cache"], capsys)
+    assert '"path": ".gitlab-ci.yml"' in named
+
+
 def test_cache_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("CACHEAUDIT_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -148,3 +160,22 @@ def test_pool_workers_report_their_reads(repo: Path, monkeypatch: pytest.MonkeyP
     assert "ci/install.sh" in reads
     assert reads == serial_reads
     assert parallel == serial
+
+
+def test_a_probed_file_that_appears_misses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A read of a file that did not exist (a Dockerfile's .dockerignore) is recorded as absent;
+    the hit checks it is still absent, and creating it misses."""
+    monkeypatch.setenv("CACHEAUDIT_CACHE_DIR", str(tmp_path / "cache"))
+    target = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "docker" / "apt-ci-target-stage", target)
+    (target / "expected.txt").unlink()
+    run([str(target), "-f", "json"], capsys)
+    assert hit(target, capsys)
+    (target / ".dockerignore").write_text("**/__pycache__\n")
+    assert not hit(target, capsys)
+    assert hit(target, capsys)
+    (target / ".dockerignore").unlink()
+    (target / ".dockerignore").symlink_to(target / "Dockerfile")  # a symlink exists too
+    assert not hit(target, capsys)

@@ -49,7 +49,7 @@ def test_file_names_that_are_not_utf8_render_and_write_as_utf8(
 ) -> None:
     """os.fsdecode turns a non-UTF-8 name into lone surrogates: no format may crash on it, and
     what the CLI writes stays valid UTF-8."""
-    from cacheaudit.cli import _emit
+    from cacheaudit.output import emit as _emit
     from cacheaudit.report import sarif
 
     base = report_with_findings()

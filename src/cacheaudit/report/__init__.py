@@ -1,13 +1,17 @@
 """Output formats: one module each, exposing ``render(report, *, color) -> str``. They return
-text and never print; the CLI decides where it goes. Modules load only when chosen."""
+text and never print; the CLI decides where it goes. Modules load only when chosen, and this
+package imports neither the model nor rich (a result-cache hit imports it for ``FORMATS``)."""
 
 from __future__ import annotations
 
 import importlib
+import os
+from collections import Counter
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from cacheaudit.model import Report
+if TYPE_CHECKING:
+    from cacheaudit.model import Finding, Report
 
 FORMATS: dict[str, str] = {
     "console": "cacheaudit.report.console",
@@ -64,3 +68,41 @@ def language_of(path: str) -> str:
 def plural(count: int, noun: str) -> str:
     """``1 file``, ``2 files``: counts in every human format read as English."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def display_path(report: Report, path: str, base: str | None) -> str:
+    """``path`` (relative to the audited root) as the user can open it from ``base`` (the current
+    directory); unchanged when ``base`` is None."""
+    if base is None or not path:
+        return path
+    relative = os.path.relpath(os.path.join(report.root, path), base)
+    return relative.replace(os.sep, "/")
+
+
+def location(finding: Finding, report: Report, base: str | None) -> str:
+    """``path:line:col`` (``path:line`` without a column): what terminals and editors open."""
+    loc = finding.location
+    where = f"{display_path(report, loc.path, base)}:{max(loc.line, 1)}"
+    return f"{where}:{loc.column}" if loc.column else where
+
+
+def severity_summary(findings: tuple[Finding, ...]) -> str:
+    """``3 findings (1 error, 2 warning)``, or ``no findings``."""
+    from cacheaudit.model import Severity
+
+    if not findings:
+        return "no findings"
+    counts = Counter(f.severity for f in findings)
+    detail = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
+    return f"{plural(len(findings), 'finding')} ({detail})"
+
+
+def config_label(config_file: str, base: str | None) -> str:
+    """The config file as shown to the user: relative to ``base``, naming the table it was read
+    from in a ``pyproject.toml``."""
+    shown = config_file
+    if base is not None and os.path.isabs(config_file):
+        shown = os.path.relpath(config_file, base).replace(os.sep, "/")
+    if os.path.basename(config_file) == "pyproject.toml":
+        shown += " [tool.cacheaudit]"
+    return shown

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from cacheaudit.model import Finding, Report
-from cacheaudit.report import plural
-from cacheaudit.report.console import location, severity_summary
+from cacheaudit.report import location, plural, severity_summary
 
 
 def line(finding: Finding, report: Report, base: str | None, tag: str | None = None) -> str:

@@ -9,7 +9,6 @@ folded with a ``\\`` continuation (valid where it is folded), any other long lin
 from __future__ import annotations
 
 import io
-import os
 import textwrap
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +20,14 @@ from rich.table import Table
 from rich.text import Text
 
 from cacheaudit.model import CacheState, Category, Finding, Report, Severity
-from cacheaudit.report import language_of, plural
+from cacheaudit.report import (
+    config_label,
+    display_path,
+    language_of,
+    location,
+    plural,
+    severity_summary,
+)
 from cacheaudit.rules import RULES
 from cacheaudit.scoring import impact_line
 
@@ -40,22 +46,6 @@ DETAIL = "  = "
 """Prefix of the why and fix lines (ruff's ``= help:``)."""
 SNIPPET = " " * 6
 """Indent of a fix snippet."""
-
-
-def display_path(report: Report, path: str, base: str | None) -> str:
-    """``path`` (relative to the audited root) as the user can open it from ``base`` (the current
-    directory); unchanged when ``base`` is None."""
-    if base is None or not path:
-        return path
-    relative = os.path.relpath(os.path.join(report.root, path), base)
-    return relative.replace(os.sep, "/")
-
-
-def location(finding: Finding, report: Report, base: str | None) -> str:
-    """``path:line:col`` (``path:line`` without a column): what terminals and editors open."""
-    loc = finding.location
-    where = f"{display_path(report, loc.path, base)}:{max(loc.line, 1)}"
-    return f"{where}:{loc.column}" if loc.column else where
 
 
 def _bar(score: int, width: int = 30, ascii_only: bool = False) -> Text:
@@ -262,26 +252,6 @@ class _Options:
     width: int
     ascii_only: bool
     base: str | None
-
-
-def severity_summary(findings: tuple[Finding, ...]) -> str:
-    """``3 findings (1 error, 2 warning)``, or ``no findings``."""
-    if not findings:
-        return "no findings"
-    counts = Counter(f.severity for f in findings)
-    detail = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
-    return f"{plural(len(findings), 'finding')} ({detail})"
-
-
-def config_label(config_file: str, base: str | None) -> str:
-    """The config file as shown to the user: relative to ``base``, naming the table it was read
-    from in a ``pyproject.toml``."""
-    shown = config_file
-    if base is not None and os.path.isabs(config_file):
-        shown = os.path.relpath(config_file, base).replace(os.sep, "/")
-    if os.path.basename(config_file) == "pyproject.toml":
-        shown += " [tool.cacheaudit]"
-    return shown
 
 
 def header(report: Report, base: str | None, dot: str = "·") -> str:
