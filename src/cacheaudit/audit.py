@@ -331,6 +331,7 @@ def _analyze_named(config: Config) -> tuple[Discovery, RepoContext | None, Analy
         return found, None, Analysis()
     ctx.workflow_scope = frozenset(chosen.workflows)
     lazy.seed_ci_targets(ctx, targets)
+    lazy.seed_warmed(ctx, chosen.checked_workflows)
     analysis = _analyze_group(ctx, chosen.analyse)
     if chosen.checked_workflows and not lazy.workflows_self_contained(
         ctx, chosen.checked_workflows, analysis

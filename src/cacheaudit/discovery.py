@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import functools
 import os
 import posixpath
 import re
@@ -273,6 +274,11 @@ class _Rebased(GitIgnore):
         return f"{self.prefix}/{path}" if path else self.prefix
 
 
+@functools.lru_cache(maxsize=8)
+def _resolved(root: Path) -> Path:
+    return root.resolve()
+
+
 def read_source(root: Path, path: str, max_bytes: int) -> str | Finding:
     """Read ``root/path`` safely: decoded text, or a CA002 notice saying why not."""
     full = root / path
@@ -280,7 +286,7 @@ def read_source(root: Path, path: str, max_bytes: int) -> str | Finding:
         real = full.resolve(strict=True)
     except (OSError, RuntimeError) as exc:  # loops raise RuntimeError on 3.10, OSError later
         return skipped(path, f"cannot resolve ({type(exc).__name__}: symlink loop?)")
-    if not real.is_relative_to(root.resolve()):
+    if not real.is_relative_to(_resolved(root)):
         return skipped(path, "symlink leading outside the scanned root")
     try:
         info = real.stat()
