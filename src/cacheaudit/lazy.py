@@ -16,8 +16,10 @@ files. A named-file run gets the same report by analysing only:
   on pull requests) is answered before the analysis by indexing the other workflows one at a
   time until one does (:func:`seed_warmed`). The other repository-wide facts (cache keys saved
   and restored elsewhere, CA105; other installs naming the same missing file, CA504) are
-  checked after the analysis: when the workflow has any of them, the run falls back to the
-  full audit.
+  checked after the analysis: when the workflow has any of them, every workflow and
+  composite action is analysed (the GitHub side of the full audit: CA105 pairs every cache
+  step's keys and CA504 counts every GitHub install naming the file, and only GitHub installs
+  are counted there), still without the Dockerfiles, GitLab and dependency files.
 
 Anything else (requirement and lock files, whose findings name every install that reads them;
 composite actions; scripts; directories) uses the full audit.
@@ -58,6 +60,9 @@ _IMPLICIT = {
 _BUILD_WORDS = ("docker", "build-push-action", "compose", "bake")
 """A workflow records an ImageBuild only for build-push-action, ``docker ... build``, and
 compose or bake builds (rules_job._record_builds)."""
+
+
+GITHUB_KINDS = (FileKind.WORKFLOW, FileKind.COMPOSITE_ACTION)
 
 
 @dataclass

@@ -218,3 +218,76 @@ def test_may_name_target() -> None:
     assert may_name_target('with:\n  "tar\\x67et": x')
     assert may_name_target("--tar'g'et x")
     assert not may_name_target("docker build -t img .\npip install -r requirements.txt\n")
+
+
+_RESTORE = (
+    "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+    "      - uses: actions/checkout@v4\n      - uses: actions/cache/restore@v4\n        with:\n"
+    "          path: ~/.cache/pip\n          key: pip-${{ hashFiles('requirements.txt') }}\n"
+    "      - run: pip install -r requirements.txt\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("files", "target", "rule"),
+    [
+        (  # CA504: reported once, at the first install naming the file, with the count
+            {
+                ".github/workflows/a.yml": _PR_ONLY.replace("-r requirements.txt", "-r gone.txt"),
+                ".github/workflows/b.yml": _PR_ONLY.replace("-r requirements.txt", "-r gone.txt"),
+                "Dockerfile": "FROM python:3.12\nRUN pip install -r gone.txt\n",
+            },
+            ".github/workflows/a.yml",
+            "CA504",
+        ),
+        (  # ... and not at the second
+            {
+                ".github/workflows/a.yml": _PR_ONLY.replace("-r requirements.txt", "-r gone.txt"),
+                ".github/workflows/b.yml": _PR_ONLY.replace("-r requirements.txt", "-r gone.txt"),
+            },
+            ".github/workflows/b.yml",
+            None,
+        ),
+        (  # CA105: nothing saves what the restore looks for
+            {".github/workflows/r.yml": _RESTORE},
+            ".github/workflows/r.yml",
+            "CA105",
+        ),
+        (  # the save is in a composite action another workflow runs: no "cache" in its text
+            {
+                ".github/workflows/r.yml": _RESTORE,
+                ".github/workflows/s.yml": (
+                    "on: push\njobs:\n  s:\n    runs-on: ubuntu-latest\n    steps:\n"
+                    "      - uses: actions/checkout@v4\n      - uses: ./.github/actions/keep\n"
+                ),
+                ".github/actions/keep/action.yml": (
+                    "runs:\n  using: composite\n  steps:\n"
+                    "    - uses: actions/cache/save@v4\n      with:\n        path: ~/.cache/pip\n"
+                    "        key: pip-${{ hashFiles('requirements.txt') }}\n"
+                ),
+            },
+            ".github/workflows/r.yml",
+            None,
+        ),
+    ],
+    ids=["ca504-first", "ca504-second", "ca105-never-saved", "ca105-saved-in-action"],
+)
+def test_repository_wide_workflow_facts(
+    tmp_path: Path,
+    files: dict[str, str],
+    target: str,
+    rule: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CA105 and CA504 need every workflow: the named-file run indexes all workflows and
+    composite actions (still lazily: no Dockerfile, GitLab or dependency file is analysed)
+    and reports what the full audit reports."""
+    _write(tmp_path, {"requirements.txt": "flask==3.0.0\n", **files})
+    assert _lazy_taken(tmp_path, target)
+    monkeypatch.setattr(audit_module, "PARALLEL_MIN_BYTES", 10**9)
+    lazily = _report(tmp_path, (target,))
+    monkeypatch.setattr(audit_module, "FULL_AUDIT_ONLY", True)
+    assert _report(tmp_path, (target,)) == lazily
+    rules = {f["rule_id"] for f in json.loads(lazily)["findings"]}
+    for checked in ("CA105", "CA504"):
+        assert (checked in rules) == (checked == rule)
