@@ -323,9 +323,10 @@ def seed_warmed(ctx: LazyRepoContext, workflows: Iterable[str]) -> None:
     push-like event and restores a cache). When a named workflow runs only on pull requests,
     answer it here, in the run's memo, exactly as the full index would: a workflow's units
     depend only on itself and the workflows that call it (:func:`_callers`), so each
-    workflow is indexed alone with its callers until one warms the cache. The ones whose text
-    looks like a warmer (a push or schedule trigger and a cache) go first; the order changes
-    only the time to the answer, never the answer."""
+    workflow is indexed alone with its callers until one warms the cache. Only the first
+    ``_ALONE`` whose text looks like a warmer (a push or schedule trigger and a cache) are
+    tried alone; when none of them warms it, every workflow is indexed at once, as the full
+    audit does. The text test picks what to try first, never the answer."""
     from cacheaudit.analyzers.github_actions import _index
     from cacheaudit.analyzers.github_actions.parse import _doc, _triggers
     from cacheaudit.analyzers.github_actions.rules_job import _PR_EVENTS, warmed
@@ -341,21 +342,28 @@ def seed_warmed(ctx: LazyRepoContext, workflows: Iterable[str]) -> None:
         return
 
     def compute() -> bool:
-        def warms(path: str) -> bool:
-            view = ctx.indexing(_callers(ctx, path))
+        def warms(scope: Iterable[str]) -> bool:
+            view = ctx.indexing(scope)
             found = warmed(_index(view))
             ctx.adopt(view)
             return found
 
-        deferred = []
-        for path in ctx.paths_of(FileKind.WORKFLOW):
-            if not _looks_warm(_text(ctx, path)):
-                deferred.append(path)
-            elif warms(path):
-                return True
-        return any(warms(path) for path in deferred)
+        paths = ctx.paths_of(FileKind.WORKFLOW)
+        tried = 0
+        for path in paths:
+            if tried < _ALONE and _looks_warm(_text(ctx, path)):
+                if warms(_callers(ctx, path)):
+                    return True
+                tried += 1
+        # No warmer among the likely ones: the full index answers at once (indexing each
+        # workflow alone costs more than indexing them together).
+        return warms(paths)
 
     ctx.memo("gha", "warmed", compute)
+
+
+_ALONE = 16
+"""Workflows indexed one at a time (with their callers) before the whole index is built."""
 
 
 def _looks_warm(text: str) -> bool:
