@@ -331,11 +331,19 @@ def _analyze_named(config: Config) -> tuple[Discovery, RepoContext | None, Analy
         return found, None, Analysis()
     ctx.workflow_scope = frozenset(chosen.workflows)
     lazy.seed_ci_targets(ctx, targets)
+    lazy.seed_warmed(ctx, chosen.checked_workflows)
     analysis = _analyze_group(ctx, chosen.analyse)
     if chosen.checked_workflows and not lazy.workflows_self_contained(
         ctx, chosen.checked_workflows, analysis
     ):
-        return found, None, Analysis()
+        # CA105 and CA504 look at every workflow's caches and installs: index them all (the
+        # full audit's GitHub index), but still no Dockerfile, GitLab or dependency file.
+        ctx = LazyRepoContext(
+            config.root, frozenset(found.paths), found.unread, config.max_file_bytes
+        )
+        lazy.seed_ci_targets(ctx, targets)
+        wide = set(chosen.analyse) | set(ctx.paths_of(*lazy.GITHUB_KINDS))
+        analysis = _analyze_group(ctx, sorted(wide))
     return found, ctx, analysis
 
 

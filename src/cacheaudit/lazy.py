@@ -12,10 +12,14 @@ files. A named-file run gets the same report by analysing only:
   Dockerfiles themselves, so a workflow running compose or bake is always kept.
 - a GitLab CI file: every pipeline whose files include it (the analyzer's own resolution).
 - a workflow: itself (and, for a reusable workflow, the workflows that call it, found by its
-  file name). The few repository-wide facts a workflow's findings depend on (cache keys saved
-  and restored elsewhere, CA105; whether any other workflow warms the cache, CA112; other
-  installs naming the same missing file, CA504) are checked after the analysis: when the
-  workflow has any of them, the run falls back to the full audit.
+  file name). Whether any other workflow warms a shared cache (CA112, for a workflow run only
+  on pull requests) is answered before the analysis by indexing the other workflows one at a
+  time until one does (:func:`seed_warmed`). The other repository-wide facts (cache keys saved
+  and restored elsewhere, CA105; other installs naming the same missing file, CA504) are
+  checked after the analysis: when the workflow has any of them, every workflow and
+  composite action is analysed (the GitHub side of the full audit: CA105 pairs every cache
+  step's keys and CA504 counts every GitHub install naming the file, and only GitHub installs
+  are counted there), still without the Dockerfiles, GitLab and dependency files.
 
 Anything else (requirement and lock files, whose findings name every install that reads them;
 composite actions; scripts; directories) uses the full audit.
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from cacheaudit.discovery import FileKind
@@ -56,6 +60,9 @@ _IMPLICIT = {
 _BUILD_WORDS = ("docker", "build-push-action", "compose", "bake")
 """A workflow records an ImageBuild only for build-push-action, ``docker ... build``, and
 compose or bake builds (rules_job._record_builds)."""
+
+
+GITHUB_KINDS = (FileKind.WORKFLOW, FileKind.COMPOSITE_ACTION)
 
 
 @dataclass
@@ -101,18 +108,27 @@ def seed_ci_targets(ctx: LazyRepoContext, targets: Iterable[str]) -> None:
     may build the named Dockerfiles, and leave it in the run's memo: the scan keeps, for each
     Dockerfile, the first CI file (in path order) that builds each stage, and a file that cannot
     build a named Dockerfile adds nothing to its entry. The entries of other Dockerfiles are
-    incomplete, but no other Dockerfile is analysed in this run."""
-    from cacheaudit.analyzers.dockerfile.ci_targets import ci_targets
+    incomplete, but no other Dockerfile is analysed in this run.
+
+    A CI file adds an entry only when the text the scan reads (the file and the scripts it
+    follows) names the Dockerfile's directory and writes a stage (``--target`` or a ``target``
+    input): :func:`may_name_target` is that second test."""
+    from cacheaudit.analyzers.dockerfile.ci_targets import ci_targets, may_name_target
 
     needles = [_needle(t) for t in targets if ctx.kind_of(t) is FileKind.DOCKERFILE]
     if not needles:
         return
     kinds = (FileKind.WORKFLOW, FileKind.COMPOSITE_ACTION, FileKind.GITLAB_CI)
-    chosen = [
-        path
-        for path in ctx.paths_of(*kinds)
-        if any(n is None or _mentions(ctx, [path], n) for n in needles)
-    ]
+    paths = ctx.paths_of(*kinds)
+    staged = _reaching(ctx, paths, lambda path: may_name_target(_text(ctx, path)))
+    candidates = [p for p in paths if p in staged]
+    keep: set[str] = set()
+    for needle in needles:
+        if needle is None:
+            keep.update(candidates)
+        else:
+            keep |= _reaching(ctx, candidates, _writes(ctx, needle))
+    chosen = [p for p in candidates if p in keep]
     ci_targets(ctx.restricted(chosen))
 
 
@@ -154,30 +170,55 @@ def _gitlab_building(ctx: LazyRepoContext, needle: str | None) -> list[str]:
     from cacheaudit.analyzers.gitlab_ci import _pipeline_roots
     from cacheaudit.analyzers.gitlab_ci.resolve import resolve
 
-    out = []
+    read: dict[str, list[str]] = {}
     for root in roots:
-        files: list[str] = []
+        files = [root]
         for pipeline in _pipeline_roots(ctx, root):
             files.extend(resolve(ctx, pipeline).files)
-        if _mentions(ctx, dict.fromkeys([root, *files]), needle):
-            out.append(root)
-    return out
+        read[root] = list(dict.fromkeys(files))
+    start = dict.fromkeys(p for files in read.values() for p in files)
+    reached = _reaching(ctx, start, _writes(ctx, needle))
+    return [root for root in roots if any(p in reached for p in read[root])]
 
 
 def _mentions(ctx: LazyRepoContext, start: Iterable[str], needle: str) -> bool:
     """Whether ``needle`` is written in one of ``start``'s files or in a repository file they
     may run (named in their text, or read implicitly by make, npm, compose...), transitively."""
-    seen: set[str] = set()
-    pending = list(start)
+    start = list(start)
+    reached = _reaching(ctx, start, _writes(ctx, needle))
+    return any(p in reached for p in start)
+
+
+def _writes(ctx: LazyRepoContext, needle: str) -> Callable[[str], bool]:
+    return lambda path: needle in _text(ctx, path)
+
+
+def _reaching(ctx: LazyRepoContext, start: Iterable[str], test: Callable[[str], bool]) -> set[str]:
+    """The files, among ``start`` and the files they may run (transitively, see
+    :func:`_references`), from which a file passing ``test`` is reachable (itself included).
+
+    One walk of the reference graph and one backward walk from the files that pass: linear,
+    where asking each start file separately walks the shared part of the graph again."""
+    edges: dict[str, list[str]] = {}
+    pending = list(dict.fromkeys(start))
     while pending:
         path = pending.pop()
-        if path in seen:
+        if path in edges:
             continue
-        seen.add(path)
-        if needle in _text(ctx, path):
-            return True
-        pending.extend(p for p in _references(ctx, path) if p not in seen)
-    return False
+        edges[path] = refs = _references(ctx, path)
+        pending.extend(p for p in refs if p not in edges)
+    callers: dict[str, list[str]] = {}
+    for path, refs in edges.items():
+        for ref in refs:
+            callers.setdefault(ref, []).append(path)
+    reached = {path for path in edges if test(path)}
+    pending = list(reached)
+    while pending:
+        for caller in callers.get(pending.pop(), ()):
+            if caller not in reached:
+                reached.add(caller)
+                pending.append(caller)
+    return reached
 
 
 def _references(ctx: LazyRepoContext, path: str) -> list[str]:
@@ -188,8 +229,9 @@ def _references(ctx: LazyRepoContext, path: str) -> list[str]:
     def compute() -> list[str]:
         text = _text(ctx, path)
         found = [p for name, paths in _runnable_names(ctx).items() if name in text for p in paths]
+        lowered = text.lower()  # a case-insensitive match of a word is in the lowered text
         for word, implicit in _IMPLICIT.items():
-            if re.search(rf"\b{word}\b", text, re.I):
+            if word in lowered and re.search(rf"\b{word}\b", text, re.I):
                 found.extend(p for name in implicit for p in ctx.named(name))
         return found
 
@@ -276,17 +318,67 @@ def _callers(ctx: LazyRepoContext, workflow: str) -> list[str]:
     return found
 
 
+def seed_warmed(ctx: LazyRepoContext, workflows: Iterable[str]) -> None:
+    """CA112 asks whether any workflow of the repository warms a shared cache (runs on a
+    push-like event and restores a cache). When a named workflow runs only on pull requests,
+    answer it here, in the run's memo, exactly as the full index would: a workflow's units
+    depend only on itself and the workflows that call it (:func:`_callers`), so each
+    workflow is indexed alone with its callers until one warms the cache. Only the first
+    ``_ALONE`` whose text looks like a warmer (a push or schedule trigger and a cache) are
+    tried alone; when none of them warms it, every workflow is indexed at once, as the full
+    audit does. The text test picks what to try first, never the answer."""
+    from cacheaudit.analyzers.github_actions import _index
+    from cacheaudit.analyzers.github_actions.parse import _doc, _triggers
+    from cacheaudit.analyzers.github_actions.rules_job import _PR_EVENTS, warmed
+
+    def pr_only(path: str) -> bool:
+        doc = _doc(ctx, path)
+        if doc is None or doc.root is None:
+            return False
+        events = _triggers(doc).events
+        return bool(events) and events <= _PR_EVENTS and "pull_request" in events
+
+    if not any(pr_only(p) for p in workflows if ctx.kind_of(p) is FileKind.WORKFLOW):
+        return
+
+    def compute() -> bool:
+        def warms(scope: Iterable[str]) -> bool:
+            view = ctx.indexing(scope)
+            found = warmed(_index(view))
+            ctx.adopt(view)
+            return found
+
+        paths = ctx.paths_of(FileKind.WORKFLOW)
+        tried = 0
+        for path in paths:
+            if tried < _ALONE and _looks_warm(_text(ctx, path)):
+                if warms(_callers(ctx, path)):
+                    return True
+                tried += 1
+        # No warmer among the likely ones: the full index answers at once (indexing each
+        # workflow alone costs more than indexing them together).
+        return warms(paths)
+
+    ctx.memo("gha", "warmed", compute)
+
+
+_ALONE = 16
+"""Workflows indexed one at a time (with their callers) before the whole index is built."""
+
+
+def _looks_warm(text: str) -> bool:
+    lowered = text.lower()
+    return ("push" in lowered or "schedule" in lowered) and "cache" in lowered
+
+
 def workflows_self_contained(
     ctx: LazyRepoContext, workflows: Iterable[str], analysis: Analysis
 ) -> bool:
     """False when a named workflow's report may depend on workflows outside the index: a cache
     restored or saved with actions/cache/restore|save (CA105 pairs keys across the repository),
-    a cache restored by a workflow run only on pull requests (CA112 asks whether any other
-    workflow warms the cache), or an install naming a file that does not exist (CA504 reports
-    it once, at the first of every install naming it)."""
+    or an install naming a file that does not exist (CA504 reports it once, at the first of
+    every install naming it). (CA112's fact is seeded exactly by :func:`seed_warmed`.)"""
     from cacheaudit.analyzers.github_actions import _index
-    from cacheaudit.analyzers.github_actions.parse import _triggers
-    from cacheaudit.analyzers.github_actions.rules_job import _PR_EVENTS
 
     named = set(workflows)
     index = _index(ctx)
@@ -294,12 +386,6 @@ def workflows_self_contained(
         if unit.doc.path not in named:
             continue
         if any(c.kind in ("cache-restore", "cache-save") for c in unit.caches):
-            return False
-        triggers = _triggers(unit.doc)
-        pr_only = (
-            triggers.events and triggers.events <= _PR_EVENTS and "pull_request" in triggers.events
-        )
-        if pr_only and any(c.restores for c in unit.caches):
             return False
     for site in analysis.installs:
         if site.location.path in named and site.platform not in ("gitlab-ci", "dockerfile"):

@@ -291,6 +291,20 @@ class LazyRepoContext(RepoContext):
     def files_of(self, *kinds: FileKind) -> list[SourceFile]:
         return [f for p in self.paths_of(*kinds) if (f := self.file(p)) is not None]
 
+    def indexing(self, workflows: Iterable[str]) -> LazyRepoContext:
+        """A view of this context whose GitHub analyzer indexes only ``workflows``: the same
+        reads, with its own ``gha`` memo (the index and the facts computed from it)."""
+        view = copy.copy(self)
+        view.workflow_scope = frozenset(workflows)
+        view._memo = {k: v for k, v in self._memo.items() if k[0] != "gha"}
+        return view
+
+    def adopt(self, view: LazyRepoContext) -> None:
+        """Keep what ``view`` parsed (documents: the same for every scope), not its index."""
+        for key, value in view._memo.items():
+            if key[0] != "gha":
+                self._memo.setdefault(key, value)
+
     def file(self, path: str) -> SourceFile | None:
         if path in self._loaded:
             return self._loaded[path]

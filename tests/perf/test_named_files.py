@@ -116,3 +116,178 @@ def test_lone_dockerfile_plan(tmp_path: Path) -> None:
     assert chosen.analyse == [".github/workflows/svc.yml", "svc/Dockerfile"]
     report = _report(tmp_path, ("svc/Dockerfile",))
     assert '"runs_per_pipeline": 2' in report  # the matrix build was seen
+
+
+def _lazy_taken(root: Path, target: str) -> bool:
+    config = build_config(root, targets=(target,), cwd=root)
+    _found, ctx, _analysis = audit_module._analyze_named(config)
+    return ctx is not None
+
+
+_PR_ONLY = (
+    "on: pull_request\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+    "      - uses: actions/checkout@v4\n      - uses: actions/cache@v4\n        with:\n"
+    "          path: ~/.cache/pip\n          key: pip-${{ hashFiles('requirements.txt') }}\n"
+    "      - run: pip install -r requirements.txt\n"
+)
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+@pytest.mark.parametrize(
+    "others",
+    [
+        {},  # nothing warms the cache: CA112 fires, every workflow was indexed
+        {  # a plain push workflow restoring a cache
+            ".github/workflows/main.yml": _PR_ONLY.replace("on: pull_request", "on: push"),
+        },
+        {  # a warmer whose text has neither "push" nor "cache": setup-go caches by default,
+            # and its trigger comes from the push workflow calling it
+            ".github/workflows/go.yml": (
+                "on: workflow_call\njobs:\n  g:\n    runs-on: ubuntu-latest\n    steps:\n"
+                "      - uses: actions/setup-go@v5\n        with:\n          go-version: '1.22'\n"
+                "      - run: go build ./...\n"
+            ),
+            ".github/workflows/zz.yml": (
+                "on:\n  workflow_dispatch:\njobs:\n  call:\n    uses: ./.github/workflows/go.yml\n"
+            ),
+        },
+        {  # push on tags only does not warm the default branch's cache
+            ".github/workflows/rel.yml": _PR_ONLY.replace(
+                "on: pull_request", "on:\n  push:\n    tags: ['v*']"
+            ),
+        },
+    ],
+    ids=["none", "push", "reusable-setup-go", "tags-only"],
+)
+def test_pull_request_only_workflow_lazy(
+    tmp_path: Path, others: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CA112's repository-wide fact (does any workflow warm the cache) is answered lazily,
+    exactly: the lazy path is taken and equals the full audit."""
+    _write(tmp_path, {"requirements.txt": "flask==3.0.0\n", ".github/workflows/pr.yml": _PR_ONLY})
+    _write(tmp_path, others)
+    target = ".github/workflows/pr.yml"
+    assert _lazy_taken(tmp_path, target)
+    monkeypatch.setattr(audit_module, "PARALLEL_MIN_BYTES", 10**9)
+    lazily = _report(tmp_path, (target,))
+    monkeypatch.setattr(audit_module, "FULL_AUDIT_ONLY", True)
+    assert _report(tmp_path, (target,)) == lazily
+    if ".github/workflows/rel.yml" not in others:  # tags only: whatever the full audit says
+        assert ("CA112" in lazily) == (not others)
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        "docker build --target runtime svc",
+        'docker build --tar"get" runtime svc',  # quotes removed by the shell
+        "docker build --tar\\\n  get runtime svc",  # a continued line
+        "docker build $'--\\x74arget' runtime svc",  # an ANSI-C escape
+        "docker build svc",  # no stage: the prefilter drops it, same report
+    ],
+)
+def test_target_prefilter_keeps_every_stage(
+    tmp_path: Path, run: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dockerfile = (
+        "FROM python:3.12 AS build\nRUN pip install flask\n"
+        "FROM python:3.12-slim AS runtime\nRUN pip install gunicorn\n"
+        "FROM runtime AS final\n"
+    )
+    workflow = (
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: |\n" + "".join(f"          {line}\n" for line in run.splitlines())
+    )
+    _write(tmp_path, {"svc/Dockerfile": dockerfile, ".github/workflows/img.yml": workflow})
+    assert _lazy_taken(tmp_path, "svc/Dockerfile")
+    monkeypatch.setattr(audit_module, "PARALLEL_MIN_BYTES", 10**9)
+    lazily = _report(tmp_path, ("svc/Dockerfile",))
+    monkeypatch.setattr(audit_module, "FULL_AUDIT_ONLY", True)
+    assert _report(tmp_path, ("svc/Dockerfile",)) == lazily
+
+
+def test_may_name_target() -> None:
+    from cacheaudit.analyzers.dockerfile.ci_targets import may_name_target
+
+    assert may_name_target("docker build --target x .")
+    assert may_name_target('with:\n  "tar\\x67et": x')
+    assert may_name_target("--tar'g'et x")
+    assert not may_name_target("docker build -t img .\npip install -r requirements.txt\n")
+
+
+_RESTORE = (
+    "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+    "      - uses: actions/checkout@v4\n      - uses: actions/cache/restore@v4\n        with:\n"
+    "          path: ~/.cache/pip\n          key: pip-${{ hashFiles('requirements.txt') }}\n"
+    "      - run: pip install -r requirements.txt\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("files", "target", "rule"),
+    [
+        (  # CA504: reported once, at the first install naming the file, with the count
+            {
+                ".github/workflows/a.yml": _PR_ONLY.replace("-r requirements.txt", "-r gone.txt"),
+                ".github/workflows/b.yml": _PR_ONLY.replace("-r requirements.txt", "-r gone.txt"),
+                "Dockerfile": "FROM python:3.12\nRUN pip install -r gone.txt\n",
+            },
+            ".github/workflows/a.yml",
+            "CA504",
+        ),
+        (  # ... and not at the second
+            {
+                ".github/workflows/a.yml": _PR_ONLY.replace("-r requirements.txt", "-r gone.txt"),
+                ".github/workflows/b.yml": _PR_ONLY.replace("-r requirements.txt", "-r gone.txt"),
+            },
+            ".github/workflows/b.yml",
+            None,
+        ),
+        (  # CA105: nothing saves what the restore looks for
+            {".github/workflows/r.yml": _RESTORE},
+            ".github/workflows/r.yml",
+            "CA105",
+        ),
+        (  # the save is in a composite action another workflow runs: no "cache" in its text
+            {
+                ".github/workflows/r.yml": _RESTORE,
+                ".github/workflows/s.yml": (
+                    "on: push\njobs:\n  s:\n    runs-on: ubuntu-latest\n    steps:\n"
+                    "      - uses: actions/checkout@v4\n      - uses: ./.github/actions/keep\n"
+                ),
+                ".github/actions/keep/action.yml": (
+                    "runs:\n  using: composite\n  steps:\n"
+                    "    - uses: actions/cache/save@v4\n      with:\n        path: ~/.cache/pip\n"
+                    "        key: pip-${{ hashFiles('requirements.txt') }}\n"
+                ),
+            },
+            ".github/workflows/r.yml",
+            None,
+        ),
+    ],
+    ids=["ca504-first", "ca504-second", "ca105-never-saved", "ca105-saved-in-action"],
+)
+def test_repository_wide_workflow_facts(
+    tmp_path: Path,
+    files: dict[str, str],
+    target: str,
+    rule: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CA105 and CA504 need every workflow: the named-file run indexes all workflows and
+    composite actions (still lazily: no Dockerfile, GitLab or dependency file is analysed)
+    and reports what the full audit reports."""
+    _write(tmp_path, {"requirements.txt": "flask==3.0.0\n", **files})
+    assert _lazy_taken(tmp_path, target)
+    monkeypatch.setattr(audit_module, "PARALLEL_MIN_BYTES", 10**9)
+    lazily = _report(tmp_path, (target,))
+    monkeypatch.setattr(audit_module, "FULL_AUDIT_ONLY", True)
+    assert _report(tmp_path, (target,)) == lazily
+    rules = {f["rule_id"] for f in json.loads(lazily)["findings"]}
+    for checked in ("CA105", "CA504"):
+        assert (checked in rules) == (checked == rule)

@@ -12,6 +12,7 @@ and targets written with variables or expressions are skipped: they cannot be to
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,20 @@ _SHELL_KEYS = frozenset({"run", "script", "before_script", "after_script"})
 def ci_targets(ctx: RepoContext) -> dict[str, dict[str, str]]:
     """Dockerfile path → lower-cased stage name → where CI builds it with ``--target``."""
     return ctx.memo("dockerfile:ci-targets", "", lambda: _scan(ctx))
+
+
+_ESCAPES = re.compile(r"\\[0-7xuU]|\$'")
+"""Escapes that can spell a letter of ``target`` without writing it: YAML double-quoted
+``\x74``/``\u0074``, shell ``$'\164'``."""
+_QUOTING = str.maketrans("", "", "\"'\\ \t\r\n")
+
+
+def may_name_target(text: str) -> bool:
+    """False only when ``text`` (a CI file, or a script, Makefile or package.json it runs) can
+    give no stage to :func:`ci_targets`: a stage comes from ``--target`` or a ``target`` input,
+    and quotes, backslashes and line folding (removed here) or escapes are the only ways the
+    shell or YAML can spell that word without writing it."""
+    return "target" in text.translate(_QUOTING) or _ESCAPES.search(text) is not None
 
 
 def _scan(ctx: RepoContext) -> dict[str, dict[str, str]]:

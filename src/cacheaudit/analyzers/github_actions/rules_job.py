@@ -22,6 +22,7 @@ from cacheaudit.analyzers.github_actions.fixes import (
 from cacheaudit.analyzers.github_actions.installs import _column
 from cacheaudit.analyzers.github_actions.model import (
     EffStep,
+    Index,
     Step,
     Unit,
     _fold,
@@ -395,14 +396,10 @@ def _repo_mentions_inline_cache(ctx: RepoContext) -> bool:
     return ctx.memo("gha", "inline-cache", compute)
 
 
-def _rule_ca112(out: _Collector) -> None:
-    index = out.index
-    by_doc: dict[str, list[Unit]] = {}
-    for unit in index.units:
-        if unit.job is not None:
-            by_doc.setdefault(unit.doc.path, []).append(unit)
-    warm = False
-    for units in by_doc.values():
+def warmed(index: Index) -> bool:
+    """Whether a workflow of ``index`` run on a shared-cache event (not only on tag pushes)
+    restores a cache, so a cache every pull request can restore exists."""
+    for units in _units_by_doc(index).values():
         triggers = units[0].triggers
         if triggers is None or not triggers.events & _SHARED_CACHE_EVENTS:
             continue
@@ -414,8 +411,23 @@ def _rule_ca112(out: _Collector) -> None:
         if push_tags_only:
             continue
         if any(c.restores for u in units for c in u.caches):
-            warm = True
-    if warm:
+            return True
+    return False
+
+
+def _units_by_doc(index: Index) -> dict[str, list[Unit]]:
+    by_doc: dict[str, list[Unit]] = {}
+    for unit in index.units:
+        if unit.job is not None:
+            by_doc.setdefault(unit.doc.path, []).append(unit)
+    return by_doc
+
+
+def _rule_ca112(out: _Collector) -> None:
+    index = out.index
+    by_doc = _units_by_doc(index)
+    # A named-file run leaves the repository-wide answer here (cacheaudit.lazy.seed_warmed).
+    if out.ctx.memo("gha", "warmed", lambda: warmed(index)):
         return
     for path, units in sorted(by_doc.items()):
         doc = units[0].doc
