@@ -181,33 +181,70 @@ def _worker_count() -> int:
 
 
 def _analyze_files(ctx: RepoContext, reads: dict[str, str] | None = None) -> Analysis:
-    """Every per-file analyzer over every file: in this process for a small repository, in a
-    pool of forked workers (both cores of a CI runner) for a large one."""
+    """Every per-file analyzer over every file: in this process for a small repository; for a
+    large one, shared between this process and forked workers (one per other core)."""
     work = sum(len(f.text) for f in ctx.files if f.kind in POOLED_KINDS)
     workers = _worker_count()
     if work < PARALLEL_MIN_BYTES or workers < 2 or sys.platform != "linux":
         return _analyze_group(ctx, [f.path for f in ctx.files])
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    merged = Analysis()
     groups = _groups(ctx)
     if len(groups) < 2:
         return _analyze_group(ctx, [f.path for f in ctx.files])
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    own = _own_share(ctx, groups, workers)
+    pooled = [g for i, g in enumerate(groups) if i not in own]
+    merged = Analysis()
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(groups)),
+        max_workers=min(workers - 1, len(pooled)),
         mp_context=multiprocessing.get_context("fork"),
         initializer=_init_worker,
         initargs=(ctx,),
     ) as pool:
-        for result, notices, worker_reads in pool.map(_work, groups):  # ordered: deterministic
+        # Every pooled group is submitted (and the workers forked) before this process starts
+        # on its own share, so no worker inherits what it computes.
+        from_pool = pool.map(_work, pooled)
+        here = {i: _analyze_here(ctx, groups[i]) for i in sorted(own)}
+        for i in range(len(groups)):  # merged in group order, wherever it ran: deterministic
+            if i in here:
+                result, notices = here[i]
+            else:
+                result, notices, worker_reads = next(from_pool)
+                if reads is not None:
+                    reads.update(worker_reads)
             merged.findings.extend(result.findings)
             merged.installs.extend(result.installs)
             merged.builds.extend(result.builds)
             ctx.notices.extend(notices)
-            if reads is not None:
-                reads.update(worker_reads)
     return merged
+
+
+def _own_share(ctx: RepoContext, groups: list[list[str]], workers: int) -> set[int]:
+    """The groups this process analyses itself while the workers take the rest: the heaviest
+    (the GitHub index, whose parsed workflows the fixes and cross-file rules read again here),
+    then the lightest until it holds its share of the bytes. One process fewer than cores
+    keeps the memory of the run down, and this process is otherwise idle until they finish."""
+    size = {f.path: len(f.text) for f in ctx.files}
+    weights = [sum(size[p] for p in group) for group in groups]
+    share = sum(weights) / workers
+    own, weight = {0}, weights[0]
+    for i in range(len(groups) - 1, 1, -1):  # at least one group is left to the pool
+        if weight >= share:
+            break
+        own.add(i)
+        weight += weights[i]
+    return own
+
+
+def _analyze_here(ctx: RepoContext, paths: Sequence[str]) -> tuple[Analysis, list[Finding]]:
+    """A group analysed in this process, its notices taken out of ``ctx`` so that they are
+    merged in group order like a worker's."""
+    before = len(ctx.notices)
+    result = _analyze_group(ctx, paths)
+    notices = ctx.notices[before:]
+    del ctx.notices[before:]
+    return result, notices
 
 
 def audit(
