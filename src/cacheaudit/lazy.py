@@ -181,14 +181,6 @@ def _gitlab_building(ctx: LazyRepoContext, needle: str | None) -> list[str]:
     return [root for root in roots if any(p in reached for p in read[root])]
 
 
-def _mentions(ctx: LazyRepoContext, start: Iterable[str], needle: str) -> bool:
-    """Whether ``needle`` is written in one of ``start``'s files or in a repository file they
-    may run (named in their text, or read implicitly by make, npm, compose...), transitively."""
-    start = list(start)
-    reached = _reaching(ctx, start, _writes(ctx, needle))
-    return any(p in reached for p in start)
-
-
 def _writes(ctx: LazyRepoContext, needle: str) -> Callable[[str], bool]:
     return lambda path: needle in _text(ctx, path)
 
