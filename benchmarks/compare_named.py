@@ -22,6 +22,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from compare_outputs import repositories  # the same repositories, found the same way
+
 ROOT = Path(__file__).resolve().parents[1]
 
 WORKER = r"""
@@ -35,15 +37,6 @@ for name in json.loads(sys.stdin.read()):
     out[name] = [result.exit_code, result.stdout]
 print(json.dumps(out))
 """
-
-
-def repositories() -> list[Path]:
-    found = []
-    for base in ("tests/fixtures", "tests/realworld", "tests/realworld-holdout"):
-        for path in sorted((ROOT / base).rglob("*")):
-            if path.is_dir() and ((path / "expected.txt").exists() or (path / "SOURCE").exists()):
-                found.append(path)
-    return found
 
 
 def files_of(repo: Path) -> list[str]:

@@ -268,18 +268,18 @@ def test_corrupt_or_foreign_outputs_are_ignored(
 def test_a_run_discovers_once(
     repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from cacheaudit import cache
+    from cacheaudit import discovery
 
     monkeypatch.setenv("CACHEAUDIT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(repo)
     calls: list[object] = []
-    real = cache.discover
+    real = discovery.discover  # every walk, by the cache lookup or the audit
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cache, "discover", counting)
+    monkeypatch.setattr(discovery, "discover", counting)
     with pytest.raises(SystemExit):
         entry.main(["-f", "json"])
     miss = capsys.readouterr().out

@@ -13,7 +13,7 @@ from pathlib import Path
 from cacheaudit import __version__
 from cacheaudit.analyzers import ANALYZERS, WHOLE_REPO_ANALYZERS, file_analyzer, repo_analyzer
 from cacheaudit.config import Config
-from cacheaudit.discovery import Discovery, FileKind, SourceFile, discover
+from cacheaudit.discovery import Discovery, FileKind, SourceFile, discover_for
 from cacheaudit.errors import UsageError
 from cacheaudit.fix import attach_edits
 from cacheaudit.model import Analysis, Category, Finding, Location, Report
@@ -353,14 +353,7 @@ def _analyze_named(config: Config) -> tuple[Discovery, RepoContext | None, Analy
     :mod:`cacheaudit.lazy`). Returns no context when the full audit is needed."""
     from cacheaudit import lazy
 
-    found = discover(
-        config.root,
-        exclude=config.exclude,
-        max_bytes=config.max_file_bytes,
-        respect_gitignore=config.respect_gitignore,
-        repository=config.repository,
-        read=False,
-    )
+    found = discover_for(config, read=False)
     ctx = LazyRepoContext(config.root, frozenset(found.paths), found.unread, config.max_file_bytes)
     targets = tuple(t for t in config.targets if t not in found.excluded)
     chosen = lazy.plan(ctx, targets) if targets and "" not in targets else None
@@ -382,17 +375,6 @@ def _analyze_named(config: Config) -> tuple[Discovery, RepoContext | None, Analy
         wide = set(chosen.analyse) | set(ctx.paths_of(*lazy.GITHUB_KINDS))
         analysis = _analyze_group(ctx, sorted(wide))
     return found, ctx, analysis
-
-
-def discover_for(config: Config) -> Discovery:
-    """The walk of ``config.root`` with the run's exclusions, bounds and .gitignore setting."""
-    return discover(
-        config.root,
-        exclude=config.exclude,
-        max_bytes=config.max_file_bytes,
-        respect_gitignore=config.respect_gitignore,
-        repository=config.repository,
-    )
 
 
 def _key(finding: Finding) -> tuple[str, int, int, str, str]:

@@ -36,7 +36,7 @@ from typing import Any
 
 from cacheaudit import __version__
 from cacheaudit.config import Config
-from cacheaudit.discovery import Discovery, discover, read_source
+from cacheaudit.discovery import Discovery, discover_for, read_source
 from cacheaudit.model import Finding, Report
 
 FORMAT = 2
@@ -87,13 +87,7 @@ def digest(text: str | None) -> str:
 
 
 def lookup(config: Config) -> Lookup:
-    found = discover(
-        config.root,
-        exclude=config.exclude,
-        max_bytes=config.max_file_bytes,
-        respect_gitignore=config.respect_gitignore,
-        repository=config.repository,
-    )
+    found = discover_for(config)
     key = key_for(config, found)
     loaded = _load(config, key)
     if loaded is None:

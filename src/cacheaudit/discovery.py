@@ -22,10 +22,14 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cacheaudit.model import Finding
 from cacheaudit.notices import skipped
 from cacheaudit.paths import glob_regex, matches_or_under
+
+if TYPE_CHECKING:
+    from cacheaudit.config import Config
 
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_PATHS = 500_000
@@ -397,3 +401,16 @@ def _link_problem(root: Path, link: str) -> str | None:
     if not target.is_file():
         return "symlink to something that is not a regular file"
     return None
+
+
+def discover_for(config: Config, *, read: bool = True) -> Discovery:
+    """The walk of ``config.root`` with the run's exclusions, bounds and .gitignore setting
+    (``read=False``: listed, not read, as a named-file run wants it)."""
+    return discover(
+        config.root,
+        exclude=config.exclude,
+        max_bytes=config.max_file_bytes,
+        respect_gitignore=config.respect_gitignore,
+        repository=config.repository,
+        read=read,
+    )
