@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,13 +82,11 @@ class Config:
 
 
 def _parse_toml(text: str, path: Path) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+    import tomli
+
     try:
-        data: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data: dict[str, Any] = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
         raise UsageError(f"invalid TOML in {path}: {exc}") from None
     return data
 

@@ -28,35 +28,14 @@ composite actions; scripts; directories) uses the full audit.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from cacheaudit.analyzers.reach import reaching
 from cacheaudit.discovery import FileKind
 from cacheaudit.model import Analysis
 from cacheaudit.repo import LazyRepoContext
 
-_IMPLICIT = {
-    # A command that runs a file the text does not name: make reads the Makefile, npm & co.
-    # package.json, compose and bake their default files.
-    "make": ("Makefile", "makefile", "GNUmakefile"),
-    "npm": ("package.json",),
-    "yarn": ("package.json",),
-    "pnpm": ("package.json",),
-    "bun": ("package.json",),
-    "node": ("package.json",),
-    "compose": (
-        "compose.yaml",
-        "compose.yml",
-        "docker-compose.yml",
-        "docker-compose.yaml",
-        "compose.override.yml",
-        "compose.override.yaml",
-        "docker-compose.override.yml",
-        "docker-compose.override.yaml",
-    ),
-    "bake": ("docker-bake.hcl", "docker-bake.json", "docker-bake.override.hcl"),
-}
 _BUILD_WORDS = ("docker", "build-push-action", "compose", "bake")
 """A workflow records an ImageBuild only for build-push-action, ``docker ... build``, and
 compose or bake builds (rules_job._record_builds)."""
@@ -120,14 +99,14 @@ def seed_ci_targets(ctx: LazyRepoContext, targets: Iterable[str]) -> None:
         return
     kinds = (FileKind.WORKFLOW, FileKind.COMPOSITE_ACTION, FileKind.GITLAB_CI)
     paths = ctx.paths_of(*kinds)
-    staged = _reaching(ctx, paths, lambda path: may_name_target(_text(ctx, path)))
+    staged = reaching(ctx, paths, lambda path: may_name_target(_text(ctx, path)))
     candidates = [p for p in paths if p in staged]
     keep: set[str] = set()
     for needle in needles:
         if needle is None:
             keep.update(candidates)
         else:
-            keep |= _reaching(ctx, candidates, _writes(ctx, needle))
+            keep |= reaching(ctx, candidates, _writes(ctx, needle))
     chosen = [p for p in candidates if p in keep]
     ci_targets(ctx.restricted(chosen))
 
@@ -177,96 +156,12 @@ def _gitlab_building(ctx: LazyRepoContext, needle: str | None) -> list[str]:
             files.extend(resolve(ctx, pipeline).files)
         read[root] = list(dict.fromkeys(files))
     start = dict.fromkeys(p for files in read.values() for p in files)
-    reached = _reaching(ctx, start, _writes(ctx, needle))
+    reached = reaching(ctx, start, _writes(ctx, needle))
     return [root for root in roots if any(p in reached for p in read[root])]
 
 
 def _writes(ctx: LazyRepoContext, needle: str) -> Callable[[str], bool]:
     return lambda path: needle in _text(ctx, path)
-
-
-def _reaching(ctx: LazyRepoContext, start: Iterable[str], test: Callable[[str], bool]) -> set[str]:
-    """The files, among ``start`` and the files they may run (transitively, see
-    :func:`_references`), from which a file passing ``test`` is reachable (itself included).
-
-    One walk of the reference graph and one backward walk from the files that pass: linear,
-    where asking each start file separately walks the shared part of the graph again."""
-    edges: dict[str, list[str]] = {}
-    pending = list(dict.fromkeys(start))
-    while pending:
-        path = pending.pop()
-        if path in edges:
-            continue
-        edges[path] = refs = _references(ctx, path)
-        pending.extend(p for p in refs if p not in edges)
-    callers: dict[str, list[str]] = {}
-    for path, refs in edges.items():
-        for ref in refs:
-            callers.setdefault(ref, []).append(path)
-    reached = {path for path in edges if test(path)}
-    pending = list(reached)
-    while pending:
-        for caller in callers.get(pending.pop(), ()):
-            if caller not in reached:
-                reached.add(caller)
-                pending.append(caller)
-    return reached
-
-
-def _references(ctx: LazyRepoContext, path: str) -> list[str]:
-    """The repository files ``path``'s text may run: every file whose name is written in it
-    (as a path or a bare name), and the files make, npm & co., compose and bake read without
-    being named."""
-
-    def compute() -> list[str]:
-        text = _text(ctx, path)
-        found = [p for name, paths in _runnable_names(ctx).items() if name in text for p in paths]
-        lowered = text.lower()  # a case-insensitive match of a word is in the lowered text
-        for word, implicit in _IMPLICIT.items():
-            if word in lowered and re.search(rf"\b{word}\b", text, re.I):
-                found.extend(p for name in implicit for p in ctx.named(name))
-        return found
-
-    return ctx.memo("lazy:references", path, compute)
-
-
-_DATA_KINDS = frozenset(
-    {
-        FileKind.REQUIREMENTS,
-        FileKind.LOCKFILE,
-        FileKind.PYPROJECT,
-        FileKind.PIPFILE,
-        FileKind.SETUP_CFG,
-        FileKind.DOCKERFILE,
-        FileKind.WORKFLOW,
-        FileKind.COMPOSITE_ACTION,
-    }
-)
-"""Files no CI job runs as a script (requirement, lock and project files, Dockerfiles,
-workflows): named in a command, they are read by a tool, not executed, so the scripts a
-pipeline follows are never among them."""
-
-
-_NOT_SCRIPTS = (".yml", ".yaml", ".json", ".toml", ".lock", ".txt", ".md", ".cfg", ".ini")
-"""Nor does a job run YAML, JSON, TOML or text files as shell scripts (GitLab includes are
-followed through the pipeline's resolution, package.json through ``_IMPLICIT``)."""
-
-
-def _runnable_names(ctx: LazyRepoContext) -> dict[str, list[str]]:
-    """File name → the repository files of that name a job may run (from the listing)."""
-
-    def compute() -> dict[str, list[str]]:
-        index: dict[str, list[str]] = {}
-        for path in sorted(ctx.paths):
-            if _runnable(ctx, path):
-                index.setdefault(posixpath.basename(path), []).append(path)
-        return index
-
-    return ctx.memo("lazy:runnable", "", compute)
-
-
-def _runnable(ctx: LazyRepoContext, path: str) -> bool:
-    return ctx.kind_of(path) not in _DATA_KINDS and not path.lower().endswith(_NOT_SCRIPTS)
 
 
 # --- GitLab CI --------------------------------------------------------------------------------

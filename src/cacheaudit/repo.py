@@ -47,6 +47,7 @@ class RepoContext:
     _by_path: dict[str, SourceFile] = field(default_factory=dict, repr=False)
     _memo: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
     _texts: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _unpeekable: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self._by_path = {f.path: f for f in self.files}
@@ -82,6 +83,11 @@ class RepoContext:
 
     def files_of(self, *kinds: FileKind) -> list[SourceFile]:
         return [f for f in self.files if f.kind in kinds]
+
+    def kind_of(self, path: str) -> FileKind | None:
+        """The kind of an audited file (None: not audited)."""
+        known = self._by_path.get(path)
+        return known.kind if known is not None else None
 
     def file(self, path: str) -> SourceFile | None:
         return self._by_path.get(path)
@@ -213,12 +219,32 @@ class RepoContext:
         self._texts[rel] = text
         return text
 
+    def peek_text(self, path: str) -> str | None:
+        """:meth:`read_text` for a test that only narrows what is analysed: a file that cannot
+        be read gives None without a notice, and stays unread, so the analyzer that reads it
+        reports it (CA002) exactly as when nothing peeked."""
+        rel = normalize(path)
+        if rel is None or rel not in self.paths:
+            return None
+        known = self._by_path.get(rel)
+        if known is not None:
+            return known.text
+        if rel in self._texts:
+            return self._texts[rel]
+        result = read_source(self.root, rel, self.max_file_bytes)
+        if isinstance(result, Finding):
+            self._unpeekable.add(rel)
+            return None
+        self._texts[rel] = result
+        return result
+
     def read_digests(self) -> dict[str, str]:
         """A content hash of every file read beyond discovery's (scripts, includes, manifests),
-        for the result cache: a file that could not be read hashes as ``-``."""
+        peeked at or not, for the result cache: a file that could not be read hashes as ``-``."""
         from cacheaudit.cache import digest
 
-        return {path: digest(text) for path, text in self._texts.items()}
+        failed = {path: digest(None) for path in self._unpeekable}
+        return {**failed, **{path: digest(text) for path, text in self._texts.items()}}
 
     def memo(self, namespace: str, key: str, compute: Callable[[], T]) -> T:
         """Compute once per run: parsed documents, resolved configurations."""
@@ -326,6 +352,13 @@ class LazyRepoContext(RepoContext):
             if known is not None:
                 return known.text
         return super().read_text(path)
+
+    def peek_text(self, path: str) -> str | None:
+        rel = normalize(path)
+        if rel is not None and rel in self._kinds:
+            known = self.file(rel)  # an audited file: read as the eager walk reads it
+            return known.text if known is not None else None
+        return super().peek_text(path)
 
     def with_text(self, path: str, text: str) -> RepoContext:
         eager = RepoContext(self.root, self.files, self.paths, self.max_file_bytes)

@@ -3,8 +3,6 @@ loads. Used before any edited text is kept."""
 
 from __future__ import annotations
 
-import sys
-
 from cacheaudit.discovery import FileKind, classify
 
 
@@ -34,12 +32,10 @@ def parses(path: str, data: bytes) -> str | None:
         parsed = parse(text)
         return f"Dockerfile: {parsed.problems[0].message}" if parsed.problems else None
     if name.endswith(".toml"):
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+        import tomli
+
         try:
-            tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+            tomli.loads(text)
+        except tomli.TOMLDecodeError as exc:
             return f"TOML: {exc}"
     return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import posixpath
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -140,13 +139,11 @@ def yarn_flavour(ctx: RepoContext, directory: str) -> str:
 
 def load_toml(text: str) -> dict[str, Any] | str:
     """A TOML document, or the parser's message when it is invalid."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+    import tomli
+
     try:
-        data: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data: dict[str, Any] = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
         return str(exc)
     except RecursionError:
         return "document is nested too deeply"

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from cacheaudit.analyzers.reach import peeked, reaching
 from cacheaudit.analyzers.scripts import MAX_DEPTH, follow
 from cacheaudit.discovery import FileKind
 from cacheaudit.parsing.shell import Command, find_image_builds, parse_script
@@ -55,7 +56,13 @@ def _scan(ctx: RepoContext) -> dict[str, dict[str, str]]:
         found.setdefault(dockerfile, {}).setdefault(target.lower(), where)
 
     kinds = (FileKind.WORKFLOW, FileKind.COMPOSITE_ACTION, FileKind.GITLAB_CI)
-    for file in ctx.files_of(*kinds):
+    files = ctx.files_of(*kinds)
+    # Parse only the files that can add an entry: those from which a text that may write a
+    # stage is reachable (the file itself, or a script, Makefile or package.json it may run).
+    staged = reaching(ctx, [f.path for f in files], lambda path: may_name_target(peeked(ctx, path)))
+    for file in files:
+        if file.path not in staged:
+            continue
         try:
             doc = load_path(ctx, file.path)
         except YamlError:

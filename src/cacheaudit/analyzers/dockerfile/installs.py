@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import sys
 from typing import Any
 
 from cacheaudit.analyzers.dockerfile.model import (
@@ -294,13 +293,11 @@ def _project_has_dependencies(dc: DockerfileModel, base: str) -> bool:
 
 
 def _toml(text: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+    import tomli
+
     try:
-        data: dict[str, Any] = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, ValueError):
+        data: dict[str, Any] = tomli.loads(text)
+    except (tomli.TOMLDecodeError, ValueError):
         return {}
     return data
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import sys
 from typing import Any
 
 from cacheaudit.analyzers.github_actions.model import (
@@ -20,11 +19,6 @@ from cacheaudit.analyzers.scripts import follow, followed_installs, repo_install
 from cacheaudit.parsing.shell import Command, InstallCommand
 from cacheaudit.paths import normalize
 from cacheaudit.repo import RepoContext
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 _NON_SHELLS = frozenset({"python", "python3", "node", "perl", "ruby"})
 _BOOTSTRAP = frozenset({"pip", "setuptools", "wheel"})
@@ -58,12 +52,14 @@ def _project_has_dependencies(ctx: RepoContext, target: str, workdir: str) -> bo
 
 def _pyproject(ctx: RepoContext, path: str) -> dict[str, Any] | None:
     def parse() -> dict[str, Any] | None:
+        import tomli
+
         text = ctx.read_text(path)
         if text is None:
             return None
         try:
-            data: dict[str, Any] = tomllib.loads(text)
-        except (tomllib.TOMLDecodeError, ValueError):
+            data: dict[str, Any] = tomli.loads(text)
+        except (tomli.TOMLDecodeError, ValueError):
             return None
         return data
 
