@@ -194,7 +194,7 @@ def _analyze_files(ctx: RepoContext, reads: dict[str, str] | None = None) -> Ana
     from concurrent.futures import ProcessPoolExecutor
 
     own = _own_share(ctx, groups, workers)
-    pooled = [g for i, g in enumerate(groups) if i not in own]
+    pooled = [i for i in range(len(groups)) if i not in own]
     merged = Analysis()
     with ProcessPoolExecutor(
         max_workers=min(workers - 1, len(pooled)),
@@ -204,13 +204,19 @@ def _analyze_files(ctx: RepoContext, reads: dict[str, str] | None = None) -> Ana
     ) as pool:
         # Every pooled group is submitted (and the workers forked) before this process starts
         # on its own share, so no worker inherits what it computes.
-        from_pool = pool.map(_work, pooled)
+        futures = {i: pool.submit(_work, groups[i]) for i in pooled}
         here = {i: _analyze_here(ctx, groups[i]) for i in sorted(own)}
+        # Then it takes, lightest first, the groups no worker has started: bytes are only a
+        # guess at the work, so whichever side finishes first helps the other.
+        for i in reversed(pooled):
+            if not futures[i].cancel():
+                break  # the pool starts groups in order: every earlier one is taken too
+            here[i] = _analyze_here(ctx, groups[i])
         for i in range(len(groups)):  # merged in group order, wherever it ran: deterministic
             if i in here:
                 result, notices = here[i]
             else:
-                result, notices, worker_reads = next(from_pool)
+                result, notices, worker_reads = futures[i].result()
                 if reads is not None:
                     reads.update(worker_reads)
             merged.findings.extend(result.findings)

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 import shlex
+import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cacheaudit.report import concise, console
 from cacheaudit.report.console import fold_code, fold_shell
@@ -127,3 +130,29 @@ def test_ascii_only_has_no_box_or_block_characters() -> None:
     text = console.render(run_audit(APT), color=False, ascii_only=True)
     assert not set("█░╭╮╰╯─│·") & set(text)
     assert "+--" in text and "#" in text
+
+
+# ---- word wrap ------------------------------------------------------------------------------
+
+_WORDS = st.text(alphabet=st.sampled_from([*"ab-/.:`é界", " ", "\t", "\n", "\xa0"]), max_size=60)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=_WORDS,
+    width=st.integers(min_value=1, max_value=40),
+    first=st.sampled_from(["", "x.yml:3:1: CA101 [warning] ", "  = fix: ", "  +3   "]),
+    rest=st.sampled_from(["", "    ", "       ", " " * 45]),
+)
+def test_wrap_is_textwraps_word_wrap(text: str, width: int, first: str, rest: str) -> None:
+    """The console's greedy wrap gives textwrap's lines for the options it stands for, on
+    normalised and unnormalised text, indents longer than the width included."""
+    expected = textwrap.wrap(
+        " ".join(text.split()),
+        width=width,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_on_hyphens=False,
+        break_long_words=False,
+    ) or [first.rstrip()]
+    assert console._wrap(text, width, first, rest) == expected

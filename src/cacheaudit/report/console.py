@@ -91,15 +91,23 @@ def _score_panel(report: Report, ascii_only: bool) -> Panel:
 
 
 def _wrap(text: str, width: int, first: str = "", rest: str = CONTINUATION) -> list[str]:
-    """``text`` on lines of at most ``width`` columns (a word longer than that overflows)."""
-    return textwrap.wrap(
-        " ".join(text.split()),
-        width=width,
-        initial_indent=first,
-        subsequent_indent=rest,
-        break_on_hyphens=False,
-        break_long_words=False,
-    ) or [first.rstrip()]
+    """``text`` on lines of at most ``width`` columns (a word longer than that overflows): what
+    ``textwrap.wrap(" ".join(text.split()), width, initial_indent=first, subsequent_indent=rest,
+    break_on_hyphens=False, break_long_words=False)`` gives, greedily, word by word (textwrap's
+    general splitter was half of rendering a large report)."""
+    lines: list[str] = []
+    indent, line, length = first, "", 0
+    for word in text.split():
+        if not line:
+            line, length = word, len(word)  # a word alone on its line may overflow
+        elif length + 1 + len(word) <= width - len(indent):
+            line, length = f"{line} {word}", length + 1 + len(word)
+        else:
+            lines.append(indent + line)
+            indent, line, length = rest, word, len(word)
+    if line:
+        lines.append(indent + line)
+    return lines or [first.rstrip()]
 
 
 # ---- code folding -------------------------------------------------------------------------------

@@ -27,12 +27,23 @@ from cacheaudit.analyzers.cross.missing_inputs import missing_inputs
 from cacheaudit.analyzers.cross.pinning import no_lockfile, unpinned_inputs, unpinned_sources
 from cacheaudit.analyzers.cross.sites import Site, reparse, site_order
 from cacheaudit.model import Analysis, Finding, InstallSite
+from cacheaudit.parsing.shell import InstallCommand
 from cacheaudit.repo import RepoContext
 
 
 def analyze_repo(ctx: RepoContext, installs: list[InstallSite]) -> Analysis:
     ordered = sorted(installs, key=site_order)
-    sites = [Site(s, reparse(s)) for s in ordered if not sample(s.location.path)]
+    # The same install is often written many times over (a matrix, a template): parse each
+    # (command, line, tool) once; that is all reparse() reads of a site.
+    parsed: dict[tuple[str, int, str], InstallCommand | None] = {}
+    sites = []
+    for site in ordered:
+        if sample(site.location.path):
+            continue
+        key = (site.command, site.location.line, site.tool)
+        if key not in parsed:
+            parsed[key] = reparse(site)
+        sites.append(Site(site, parsed[key]))
     findings: list[Finding] = []
     lock_findings, ignored_files = lockfile_not_used(ctx, sites)
     findings.extend(lock_findings)
