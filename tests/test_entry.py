@@ -361,3 +361,71 @@ def test_shell_completion_is_typers(repo: Path, env: dict[str, str]) -> None:
         via_entry = cacheaudit([], repo, completing)
         assert via_entry[:3] == cacheaudit([], repo, completing, via="cli")[:3]
         assert "score" not in via_entry[1] + via_entry[2]  # typer answered, nothing was audited
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-f", "json"],
+        ["--format", "sarif", "--fail-under", "100"],
+        ["-o", "out/report.json", "-f", "json", "--badge", "out/b.svg"],
+        ["--fail-under", "200"],
+        ["explain", "CA101"],
+        ["no/such/path"],
+    ],
+    ids=lambda v: " ".join(v),
+)
+def test_the_console_script_exits_like_main(
+    repo: Path, tmp_path: Path, env: dict[str, str], args: list[str]
+) -> None:
+    """``console`` (the installed script, ``python -m cacheaudit``) skips the interpreter's
+    teardown: the same bytes on both streams, the same files (complete), the same exit code
+    (0, 1, 2) as :func:`main`."""
+    outcomes = []
+    for command in (
+        [sys.executable, "-c", "import sys\nfrom cacheaudit.entry import main\nmain()\n"],
+        [sys.executable, "-m", "cacheaudit"],
+    ):
+        work = tmp_path / "work"
+        if work.exists():
+            shutil.rmtree(work)
+        shutil.copytree(repo, work)
+        done = subprocess.run(
+            [*command, "--no-cache", *args] if args[0] != "explain" else [*command, *args],
+            cwd=work,
+            env=env,
+            capture_output=True,
+        )
+        written = {
+            p.relative_to(work).as_posix(): p.read_bytes()
+            for p in sorted(work.rglob("*"))
+            if p.is_file() and not (repo / p.relative_to(work)).exists()
+        }
+        outcomes.append((done.returncode, done.stdout, done.stderr, written))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] in (0, 1, 2)
+
+
+def test_the_console_script_into_a_closed_pipe(repo: Path, env: dict[str, str]) -> None:
+    """``cacheaudit | head -c 1``: the script still ends quietly with typer's code for it."""
+    for command in ("main()", "console()"):
+        reader = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                f"import sys\nfrom cacheaudit.entry import main, console\n{command}\n",
+                "--no-cache",
+                "-f",
+                "json",
+            ],
+            cwd=repo,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert reader.stdout is not None and reader.stderr is not None
+        reader.stdout.read(1)
+        reader.stdout.close()
+        err = reader.stderr.read()
+        assert reader.wait() in (0, 1), (command, err)
+        assert b"Traceback" not in err, (command, err)

@@ -132,3 +132,25 @@ def main(argv: list[str] | None = None) -> None:
     from cacheaudit.command import AuditOptions, exit_with, run_as_typer
 
     exit_with(lambda: run_as_typer(AuditOptions(**options)), str)
+
+
+def console() -> None:
+    """The ``cacheaudit`` console script and ``python -m cacheaudit``: :func:`main`, then an
+    exit that skips the interpreter's teardown, which frees every parsed document one object at
+    a time (6 % of the CPU of the benchmark monorepo's run). By then every file is written and
+    closed and every worker joined; the streams are flushed here, and when that fails (a closed
+    pipe) the usual exit reports it as it always has."""
+    try:
+        main()
+    except SystemExit as stop:
+        if stop.code is not None and not isinstance(stop.code, int):
+            raise  # a message for the interpreter to print
+        code = stop.code or 0
+    else:
+        code = 0
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        sys.exit(code)
+    os._exit(code)
