@@ -133,11 +133,27 @@ def _init_worker(ctx: RepoContext) -> None:
     _worker_ctx = ctx
 
 
-def _work(paths: Sequence[str]) -> tuple[Analysis, list[Finding], dict[str, str]]:
+Parsed = dict[str, bytes | None]
+"""Lock files parsed ahead, as :func:`~cacheaudit.parsing.lockfiles.stored_toml` keeps them."""
+
+
+def _run_unit(ctx: RepoContext, paths: Sequence[str], locks: bool) -> tuple[Analysis, Parsed]:
+    """One unit of pooled work: analyse ``paths``, or (``locks``) parse those TOML lock files
+    ahead for the cross-file rules and package counts, which read them after the analysis."""
+    if not locks:
+        return _analyze_group(ctx, paths), {}
+    from cacheaudit.parsing.lockfiles import stored_toml
+
+    return Analysis(), {path: stored_toml(ctx, path) for path in paths}
+
+
+def _work(
+    paths: Sequence[str], locks: bool
+) -> tuple[Analysis, list[Finding], dict[str, str], Parsed]:
     assert _worker_ctx is not None
     before = len(_worker_ctx.notices)
-    result = _analyze_group(_worker_ctx, paths)
-    return result, _worker_ctx.notices[before:], _worker_ctx.read_digests()
+    result, parsed = _run_unit(_worker_ctx, paths, locks)
+    return result, _worker_ctx.notices[before:], _worker_ctx.read_digests(), parsed
 
 
 def _groups(ctx: RepoContext) -> list[list[str]]:
@@ -194,7 +210,10 @@ def _analyze_files(ctx: RepoContext, reads: dict[str, str] | None = None) -> Ana
     from concurrent.futures import ProcessPoolExecutor
 
     own = _own_share(ctx, groups, workers)
-    pooled = [i for i in range(len(groups)) if i not in own]
+    # Analysis groups, heaviest first, then the lock files to parse ahead: the pool starts
+    # units in this order and this process takes unstarted ones from the end.
+    units = [(group, False) for group in groups] + [(locks, True) for locks in _lock_units(ctx)]
+    pooled = [i for i in range(len(units)) if i not in own]
     merged = Analysis()
     with ProcessPoolExecutor(
         max_workers=min(workers - 1, len(pooled)),
@@ -202,28 +221,65 @@ def _analyze_files(ctx: RepoContext, reads: dict[str, str] | None = None) -> Ana
         initializer=_init_worker,
         initargs=(ctx,),
     ) as pool:
-        # Every pooled group is submitted (and the workers forked) before this process starts
+        # Every pooled unit is submitted (and the workers forked) before this process starts
         # on its own share, so no worker inherits what it computes.
-        futures = {i: pool.submit(_work, groups[i]) for i in pooled}
-        here = {i: _analyze_here(ctx, groups[i]) for i in sorted(own)}
-        # Then it takes, lightest first, the groups no worker has started: bytes are only a
-        # guess at the work, so whichever side finishes first helps the other.
+        futures = {i: pool.submit(_work, *units[i]) for i in pooled}
+        here = {i: _analyze_here(ctx, *units[i]) for i in sorted(own)}
+        # Then it takes, from the end, the units no worker has started: bytes are only a guess
+        # at the work, so whichever side finishes first helps the other.
         for i in reversed(pooled):
             if not futures[i].cancel():
-                break  # the pool starts groups in order: every earlier one is taken too
-            here[i] = _analyze_here(ctx, groups[i])
-        for i in range(len(groups)):  # merged in group order, wherever it ran: deterministic
+                break  # the pool starts units in order: every earlier one is taken too
+            here[i] = _analyze_here(ctx, *units[i])
+        for i in range(len(units)):  # merged in unit order, wherever it ran: deterministic
             if i in here:
                 result, notices = here[i]
             else:
-                result, notices, worker_reads = futures[i].result()
+                result, notices, worker_reads, parsed = futures[i].result()
                 if reads is not None:
                     reads.update(worker_reads)
+                _seed(ctx, parsed)
             merged.findings.extend(result.findings)
             merged.installs.extend(result.installs)
             merged.builds.extend(result.builds)
             ctx.notices.extend(notices)
     return merged
+
+
+LOCK_UNITS = 6
+"""Units the TOML lock files to parse ahead are split into, so both processes can share them."""
+
+
+def _lock_units(ctx: RepoContext) -> list[list[str]]:
+    """The TOML lock files (a uv.lock can be a megabyte: the longest serial step after the
+    analysis was parsing them), in units of about equal bytes."""
+    from cacheaudit.parsing.lockfiles import TOML_LOCKS
+
+    locks = [
+        f
+        for f in ctx.files
+        if f.kind is FileKind.LOCKFILE and f.path.rpartition("/")[2] in TOML_LOCKS
+    ]
+    chunk = sum(len(f.text) for f in locks) / LOCK_UNITS
+    units: list[list[str]] = []
+    current: list[str] = []
+    weight = 0
+    for lock in locks:
+        current.append(lock.path)
+        weight += len(lock.text)
+        if weight >= chunk:
+            units.append(current)
+            current, weight = [], 0
+    if current:
+        units.append(current)
+    return units
+
+
+def _seed(ctx: RepoContext, parsed: Parsed) -> None:
+    if parsed:
+        from cacheaudit.parsing.lockfiles import seed_toml
+
+        seed_toml(ctx, parsed)
 
 
 def _own_share(ctx: RepoContext, groups: list[list[str]], workers: int) -> set[int]:
@@ -243,11 +299,13 @@ def _own_share(ctx: RepoContext, groups: list[list[str]], workers: int) -> set[i
     return own
 
 
-def _analyze_here(ctx: RepoContext, paths: Sequence[str]) -> tuple[Analysis, list[Finding]]:
-    """A group analysed in this process, its notices taken out of ``ctx`` so that they are
-    merged in group order like a worker's."""
+def _analyze_here(
+    ctx: RepoContext, paths: Sequence[str], locks: bool = False
+) -> tuple[Analysis, list[Finding]]:
+    """A unit run in this process, its notices taken out of ``ctx`` so that they are merged in
+    unit order like a worker's."""
     before = len(ctx.notices)
-    result = _analyze_group(ctx, paths)
+    result, _ = _run_unit(ctx, paths, locks)  # parsed locks stay in this run's memo
     notices = ctx.notices[before:]
     del ctx.notices[before:]
     return result, notices

@@ -46,8 +46,6 @@ LOCK_NAMES: dict[str, tuple[str, ...]] = {
 """Lock files each tool installs from, by name, looked up in the install's inputs first and
 then beside its project file."""
 
-TOML_LOCKS = frozenset({"uv.lock", "poetry.lock", "pdm.lock"})
-"""Lock files whose parse :func:`~cacheaudit.parsing.lockfiles.toml_document` shares."""
 
 _JOB = re.compile(r"\bjob ([^/]+?)(?: / |$)")
 
@@ -144,7 +142,8 @@ def _explains(finding: Finding, site: InstallSite, job: str | None) -> bool:
 
 def count_packages(ctx: RepoContext, site: InstallSite) -> tuple[int, bool, str, int | None]:
     """(packages, exact, how it was counted, bytes or None) for one run of the site."""
-    install = _parse(site.command)
+    # The same command is often written many times over (a matrix, a template): once each.
+    install = ctx.memo("installmap:command", site.command, lambda: _parse(site.command))
     lock = _lock_file(ctx, site, install)
     if lock is not None:
         from_lock = _count_lock(ctx, lock, install)
@@ -244,7 +243,7 @@ def _count_lock(
     ctx: RepoContext, path: str, install: InstallCommand | None
 ) -> tuple[int, bool, str, int | None] | None:
     from cacheaudit.parsing.lockcount import Selection, count_lock_packages, selection_for
-    from cacheaudit.parsing.lockfiles import toml_document
+    from cacheaudit.parsing.lockfiles import TOML_LOCKS, toml_document
 
     selection = selection_for(install) if install is not None else Selection()
     name = posixpath.basename(path)

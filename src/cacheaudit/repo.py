@@ -254,6 +254,11 @@ class RepoContext:
         value: T = self._memo[slot]
         return value
 
+    def remember(self, namespace: str, key: str, value: Any) -> None:
+        """What :meth:`memo` would compute, computed elsewhere (a pool worker); a value already
+        computed here is kept."""
+        self._memo.setdefault((namespace, key), value)
+
     def lock_files(self) -> list[str]:
         return [f.path for f in self.files if f.kind is FileKind.LOCKFILE]
 

@@ -254,11 +254,11 @@ def _top_fixes(
     gains = []
     for (rule_id, name), n in count.items():
         if rule_id in COVERAGE_RULES:
-            moved = [
+            moved = {
                 i
                 for i, s in enumerate(sites)
                 if rule_id in s.explained_by and s.cache_state is not CacheState.EFFECTIVE
-            ]
+            }
             fixed_sites = [
                 dataclasses.replace(s, cache=CacheState.EFFECTIVE) if i in moved else s
                 for i, s in enumerate(sites)

@@ -119,13 +119,30 @@ def toml_document(ctx: RepoContext, path: str) -> dict[str, Any] | str | None:
     as objects and 5 MB pickled, and they were the largest part of the run's peak memory;
     unpickling costs a tenth of parsing."""
 
+    stored = stored_toml(ctx, path)
+    document: dict[str, Any] | str | None = None if stored is None else pickle.loads(stored)
+    return document
+
+
+TOML_LOCKS = frozenset({"uv.lock", "poetry.lock", "pdm.lock"})
+"""Lock files in TOML, whose parse :func:`toml_document` shares."""
+
+
+def stored_toml(ctx: RepoContext, path: str) -> bytes | None:
+    """:func:`toml_document`'s parse as it is kept (pickled): what a pool worker that parses
+    the lock files ahead sends back, for :func:`seed_toml`."""
+
     def compute() -> bytes | None:
         text = ctx.read_text(path)
         return None if text is None else pickle.dumps(load_toml(text), pickle.HIGHEST_PROTOCOL)
 
-    stored = ctx.memo("toml", path, compute)
-    document: dict[str, Any] | str | None = None if stored is None else pickle.loads(stored)
-    return document
+    return ctx.memo("toml", path, compute)
+
+
+def seed_toml(ctx: RepoContext, stored: dict[str, bytes | None]) -> None:
+    """Keep parses made elsewhere (:func:`stored_toml` in a pool worker) as this run's."""
+    for path, value in stored.items():
+        ctx.remember("toml", path, value)
 
 
 def yarn_flavour(ctx: RepoContext, directory: str) -> str:
