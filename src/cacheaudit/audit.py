@@ -142,9 +142,9 @@ def _run_unit(ctx: RepoContext, paths: Sequence[str], locks: bool) -> tuple[Anal
     ahead for the cross-file rules and package counts, which read them after the analysis."""
     if not locks:
         return _analyze_group(ctx, paths), {}
-    from cacheaudit.parsing.lockfiles import stored_toml
+    from cacheaudit.parsing.lockfiles import parse_toml_ahead
 
-    return Analysis(), {path: stored_toml(ctx, path) for path in paths}
+    return Analysis(), {path: parse_toml_ahead(ctx, path) for path in paths}
 
 
 def _work(
@@ -210,10 +210,12 @@ def _analyze_files(ctx: RepoContext, reads: dict[str, str] | None = None) -> Ana
     from concurrent.futures import ProcessPoolExecutor
 
     own = _own_share(ctx, groups, workers)
-    # Analysis groups, heaviest first, then the lock files to parse ahead: the pool starts
-    # units in this order and this process takes unstarted ones from the end.
     units = [(group, False) for group in groups] + [(locks, True) for locks in _lock_units(ctx)]
-    pooled = [i for i in range(len(units)) if i not in own]
+    # The pool starts units in this order: the lock files first (their parse is memory freed
+    # before a worker's analyses pile up), then the analysis groups, heaviest first; this
+    # process takes unstarted ones from the end.
+    pooled = list(range(len(groups), len(units)))
+    pooled += [i for i in range(len(groups)) if i not in own]
     merged = Analysis()
     with ProcessPoolExecutor(
         max_workers=min(workers - 1, len(pooled)),
@@ -229,7 +231,7 @@ def _analyze_files(ctx: RepoContext, reads: dict[str, str] | None = None) -> Ana
         # at the work, so whichever side finishes first helps the other.
         for i in reversed(pooled):
             if not futures[i].cancel():
-                break  # the pool starts units in order: every earlier one is taken too
+                break  # the pool starts units in order: every earlier one is started too
             here[i] = _analyze_here(ctx, *units[i])
         for i in range(len(units)):  # merged in unit order, wherever it ran: deterministic
             if i in here:
@@ -305,7 +307,8 @@ def _analyze_here(
     """A unit run in this process, its notices taken out of ``ctx`` so that they are merged in
     unit order like a worker's."""
     before = len(ctx.notices)
-    result, _ = _run_unit(ctx, paths, locks)  # parsed locks stay in this run's memo
+    result, parsed = _run_unit(ctx, paths, locks)
+    _seed(ctx, parsed)
     notices = ctx.notices[before:]
     del ctx.notices[before:]
     return result, notices

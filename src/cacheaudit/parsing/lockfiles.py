@@ -129,18 +129,19 @@ TOML_LOCKS = frozenset({"uv.lock", "poetry.lock", "pdm.lock"})
 
 
 def stored_toml(ctx: RepoContext, path: str) -> bytes | None:
-    """:func:`toml_document`'s parse as it is kept (pickled): what a pool worker that parses
+    """:func:`toml_document`'s parse as it is kept (pickled), parsed once per run."""
+    return ctx.memo("toml", path, lambda: parse_toml_ahead(ctx, path))
+
+
+def parse_toml_ahead(ctx: RepoContext, path: str) -> bytes | None:
+    """:func:`stored_toml`'s value, computed without keeping it: what a pool worker that parses
     the lock files ahead sends back, for :func:`seed_toml`."""
-
-    def compute() -> bytes | None:
-        text = ctx.read_text(path)
-        return None if text is None else pickle.dumps(load_toml(text), pickle.HIGHEST_PROTOCOL)
-
-    return ctx.memo("toml", path, compute)
+    text = ctx.read_text(path)
+    return None if text is None else pickle.dumps(load_toml(text), pickle.HIGHEST_PROTOCOL)
 
 
 def seed_toml(ctx: RepoContext, stored: dict[str, bytes | None]) -> None:
-    """Keep parses made elsewhere (:func:`stored_toml` in a pool worker) as this run's."""
+    """Keep parses made elsewhere (:func:`parse_toml_ahead`, in a pool worker) as this run's."""
     for path, value in stored.items():
         ctx.remember("toml", path, value)
 
